@@ -1,0 +1,111 @@
+// The server's configuration: plain structs, filled from the embedded defaults, then a TOML file,
+// then command-line flags (in the CLI). Every key is documented in docs/configuration.md.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mailport::config {
+
+struct Endpoint {
+  std::string address;  // numeric IPv4 or IPv6 (without brackets)
+  std::uint16_t port = 0;
+};
+
+// "ADDR:PORT", "[v6]:PORT" or "off" (-> nullopt). Throws ConfigError-free std::invalid_argument
+// with a message naming what is wrong.
+std::optional<Endpoint> parse_endpoint(std::string_view text);
+std::string format_endpoint(const std::optional<Endpoint>& endpoint);
+
+enum class PlaintextAuth { never, loopback, always };
+std::optional<PlaintextAuth> parse_plaintext_auth(std::string_view text);
+std::string_view to_string(PlaintextAuth value);
+
+struct ListenerSettings {
+  std::optional<Endpoint> pop3;   // plain POP3 with STLS; nullopt = off
+  std::optional<Endpoint> pop3s;  // implicit TLS
+  // Embedded default only: if the privileged port cannot be bound, use this one instead.
+  std::optional<std::uint16_t> pop3_fallback_port;
+  std::optional<std::uint16_t> pop3s_fallback_port;
+};
+
+struct TlsSettings {
+  std::filesystem::path cert;  // PEM chain
+  std::filesystem::path key;   // PEM private key
+  std::string min_version = "TLSv1.2";
+  std::string ciphers;  // TLS 1.2 cipher list; empty = mailport's modern default
+};
+
+struct AuthSettings {
+  std::filesystem::path passwd;
+  PlaintextAuth plaintext_auth = PlaintextAuth::never;
+  bool apop = false;
+  std::chrono::milliseconds failure_delay{2000};  // before answering a failed login
+  unsigned max_attempts = 3;                      // failed logins per connection, then close
+};
+
+struct MailSettings {
+  std::string location;  // template: maildir path with %u %n %d %h
+  std::chrono::milliseconds lock_timeout{5000};
+  std::optional<std::chrono::seconds> login_delay;  // announced in CAPA and enforced
+  std::optional<std::string> expire;                // CAPA EXPIRE: "NEVER" or a number of days
+};
+
+struct SessionSettings {
+  std::chrono::seconds idle_timeout{600};      // authenticated; RFC 1939 requires >= 10 min
+  std::chrono::seconds prelogin_timeout{60};
+  unsigned max_bad_commands = 10;
+  std::string greeting = "mailport ready.";
+  std::optional<std::string> implementation;   // CAPA IMPLEMENTATION; leaks the version
+};
+
+struct Config {
+  std::string source = "<embedded default>";  // file the values came from, for messages
+  std::filesystem::path data_dir;  // embedded default's self-contained directory
+  bool embedded_default = false;   // bootstrap missing cert/passwd/demo account in data_dir
+  ListenerSettings listen;
+  TlsSettings tls;
+  AuthSettings auth;
+  MailSettings mail;
+  SessionSettings session;
+  unsigned threads = 0;  // I/O threads; 0 = one per core
+  std::string log_level = "info";
+};
+
+// A configuration mistake, located. what() is "file:line: key: message" (line omitted if 0).
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(std::string file, unsigned line, std::string key, std::string message);
+  const std::string& file() const { return file_; }
+  unsigned line() const { return line_; }
+  const std::string& key() const { return key_; }
+
+ private:
+  std::string file_;
+  unsigned line_;
+  std::string key_;
+};
+
+// The configuration `mailport serve` uses without --config: everything under `data_dir`,
+// listening on 127.0.0.1 (110/995, falling back to 1110/1995).
+Config embedded_default(const std::filesystem::path& data_dir);
+
+// Reads a TOML file over the embedded defaults. Unknown keys, wrong types and bad values throw
+// ConfigError with the file and line.
+Config load_file(const std::filesystem::path& path);
+Config load_string(std::string_view toml, std::string_view origin);
+
+// Checks cross-field rules and the files the config names (readable cert/key, matching pair,
+// readable passwd file, a usable mail template). Throws ConfigError.
+void validate(const Config& config);
+
+// The effective configuration as TOML, secrets hidden, for `mailport config check`.
+std::string to_toml(const Config& config);
+
+}  // namespace mailport::config
