@@ -1,0 +1,13 @@
+// One file per subcommand; each registers itself on the root CLI::App.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace mailport::cli {
+
+void setup_serve_command(CLI::App& app);   // serve_command.cpp
+void setup_user_command(CLI::App& app);    // user_command.cpp: user add|passwd|del|list
+void setup_hash_command(CLI::App& app);    // hash_command.cpp
+void setup_config_command(CLI::App& app);  // config_command.cpp: config check
+
+}  // namespace mailport::cli
