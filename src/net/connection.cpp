@@ -1,0 +1,311 @@
+#include "net/connection.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/read.hpp>
+#include <asio/ssl/stream.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <optional>
+#include <random>
+#include <variant>
+
+#include <unistd.h>
+
+#include "net/server.hpp"
+#include "net/tls_context.hpp"
+#include "pop3/body_encoder.hpp"
+#include "pop3/session.hpp"
+
+namespace mailport::net {
+namespace {
+
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+constexpr auto kAsTuple = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::size_t kReadChunk = 4096;
+constexpr std::size_t kMessageChunk = 64 * 1024;
+
+const char* login_status_name(pop3::LoginStatus status) {
+  switch (status) {
+    case pop3::LoginStatus::ok: return "ok";
+    case pop3::LoginStatus::bad_credentials: return "failed";
+    case pop3::LoginStatus::in_use: return "in-use";
+    case pop3::LoginStatus::login_delay: return "login-delay";
+    case pop3::LoginStatus::temporary_failure: return "temp-failure";
+    case pop3::LoginStatus::permanent_failure: return "perm-failure";
+  }
+  return "unknown";
+}
+
+const char* state_name(pop3::State state) {
+  switch (state) {
+    case pop3::State::authorization: return "authorization";
+    case pop3::State::transaction: return "transaction";
+    case pop3::State::update: return "update";
+    case pop3::State::closed: return "closed";
+  }
+  return "?";
+}
+
+const char* mechanism_name(const pop3::LoginRequest& request) {
+  switch (request.mechanism) {
+    case pop3::Mechanism::user_pass: return "USER";
+    case pop3::Mechanism::apop: return "APOP";
+    case pop3::Mechanism::sasl: return request.sasl_mechanism.c_str();
+  }
+  return "?";
+}
+
+std::string make_apop_timestamp() {
+  std::random_device device;
+  std::array<char, 256> host{};
+  gethostname(host.data(), host.size() - 1);
+  return "<" + std::to_string(device()) + "." + std::to_string(getpid()) + "@" + host.data() + ">";
+}
+
+// Per-connection state shared by the session coroutine and its watchdog.
+struct Connection {
+  Connection(ConnectionEnv env, tcp::socket socket, ListenerKind kind, std::uint64_t id)
+      : env(env), socket(std::move(socket)), timer(this->socket.get_executor()), kind(kind),
+        id(id), session(make_options()) {}
+
+  pop3::Options make_options() {
+    const config::Config& config = env.config;
+    pop3::Options options;
+    options.tls_active = kind == ListenerKind::pop3s;  // TLS from the first byte
+    options.stls_offered = kind == ListenerKind::pop3 && env.tls != nullptr;
+    asio::error_code ec;
+    peer = socket.remote_endpoint(ec);
+    options.plaintext_auth_allowed = plaintext_allowed(config.auth.plaintext_auth, peer.address());
+    options.apop_enabled = config.auth.apop;
+    if (options.apop_enabled) options.apop_timestamp = make_apop_timestamp();
+    options.implementation = config.session.implementation;
+    options.login_delay = config.mail.login_delay;
+    options.expire = config.mail.expire;
+    options.greeting = config.session.greeting;
+    options.limits.max_bad_commands = config.session.max_bad_commands;
+    options.limits.max_auth_attempts = config.auth.max_attempts;
+    return options;
+  }
+
+  void extend_deadline() {
+    const bool authenticated = session.state() == pop3::State::transaction;
+    deadline = Clock::now() + (authenticated ? env.config.session.idle_timeout
+                                             : env.config.session.prelogin_timeout);
+  }
+
+  void close_transport() {
+    asio::error_code ignored;
+    if (tls) {
+      tls->lowest_layer().close(ignored);
+    } else {
+      socket.close(ignored);
+    }
+  }
+
+  std::string tls_version() {
+    return tls ? tls_version_of(tls->native_handle()) : std::string("none");
+  }
+
+  ConnectionEnv env;
+  tcp::socket socket;
+  std::optional<asio::ssl::stream<tcp::socket>> tls;
+  asio::steady_timer timer;
+  Clock::time_point deadline;
+  bool alive = true;
+  bool timed_out = false;
+  ListenerKind kind;
+  std::uint64_t id;
+  tcp::endpoint peer;
+  pop3::Session session;
+  std::unique_ptr<store::Mailbox> mailbox;
+};
+
+asio::awaitable<void> watchdog(std::shared_ptr<Connection> conn) {
+  while (conn->alive) {
+    conn->timer.expires_at(conn->deadline);
+    co_await conn->timer.async_wait(kAsTuple);
+    if (conn->alive && Clock::now() >= conn->deadline) {
+      conn->timed_out = true;
+      conn->close_transport();
+      co_return;
+    }
+  }
+}
+
+template <class Stream>
+asio::awaitable<bool> write_all(Stream& stream, std::string_view data) {
+  auto [ec, n] = co_await asio::async_write(stream, asio::buffer(data), kAsTuple);
+  co_return !ec;
+}
+
+enum class SendResult { sent, not_started, aborted };
+
+// Streams one message as the body of a RETR/TOP response.
+template <class Stream>
+asio::awaitable<std::pair<SendResult, pop3::RetrieveStatus>> send_message(
+    Stream& stream, Connection& conn, const pop3::Retrieve& request) {
+  auto reader = conn.mailbox->open_message(request.index);
+  if (!reader) {
+    auto status = reader.error().is(errc::not_found) ? pop3::RetrieveStatus::vanished
+                                                     : pop3::RetrieveStatus::temporary_failure;
+    spdlog::warn("session={} event=retrieve-failed msg={} error=\"{}\"", conn.id,
+                 request.index + 1, reader.error().describe());
+    co_return std::pair{SendResult::not_started, status};
+  }
+  pop3::BodyEncoder encoder(request.top_lines);
+  std::string out = request.ok_line;
+  std::vector<char> chunk(kMessageChunk);
+  while (!encoder.done()) {
+    auto got = (*reader)->read(chunk);
+    if (!got) {
+      spdlog::error("session={} event=read-failed msg={} error=\"{}\"", conn.id,
+                    request.index + 1, got.error().describe());
+      co_return std::pair{SendResult::aborted, pop3::RetrieveStatus::temporary_failure};
+    }
+    if (*got == 0) break;
+    encoder.encode(std::string_view(chunk.data(), *got), out);
+    if (out.size() >= kMessageChunk) {
+      conn.extend_deadline();
+      if (!co_await write_all(stream, out)) {
+        co_return std::pair{SendResult::aborted, pop3::RetrieveStatus::ok};
+      }
+      out.clear();
+    }
+  }
+  encoder.finish(out);
+  if (!co_await write_all(stream, out)) {
+    co_return std::pair{SendResult::aborted, pop3::RetrieveStatus::ok};
+  }
+  co_return std::pair{SendResult::sent, pop3::RetrieveStatus::ok};
+}
+
+enum class DriveEnd { closed, start_tls };
+
+asio::awaitable<void> handle_login(Connection& conn, const pop3::LoginRequest& request) {
+  LoginResult result = co_await conn.env.login.login(request);
+  const auto level = result.outcome.status == pop3::LoginStatus::ok ? spdlog::level::info
+                                                                    : spdlog::level::warn;
+  spdlog::log(level,
+              "session={} event=login result={} user=\"{}\" mech={} rip={} rport={} "
+              "listener={} tls={}{}{}",
+              conn.id, login_status_name(result.outcome.status), request.user,
+              mechanism_name(request), conn.peer.address().to_string(), conn.peer.port(),
+              to_string(conn.kind), conn.tls_version(), result.reason.empty() ? "" : " reason=",
+              result.reason.empty() ? "" : "\"" + result.reason + "\"");
+  conn.mailbox = std::move(result.mailbox);
+  conn.session.complete_login(std::move(result.outcome));
+}
+
+// Runs the session over `stream` until it closes or asks for TLS.
+template <class Stream>
+asio::awaitable<DriveEnd> drive(Stream& stream, Connection& conn) {
+  pop3::Session& session = conn.session;
+  std::array<char, kReadChunk> buffer;
+  for (;;) {
+    for (bool need_input = false; !need_input;) {
+      pop3::Event event = session.poll();
+      if (!session.output().empty()) {
+        conn.extend_deadline();
+        if (!co_await write_all(stream, session.output())) co_return DriveEnd::closed;
+        session.output().clear();
+      }
+      if (std::holds_alternative<pop3::NeedInput>(event)) {
+        need_input = true;
+      } else if (auto* login = std::get_if<pop3::Login>(&event)) {
+        co_await handle_login(conn, login->request);
+      } else if (std::holds_alternative<pop3::StartTls>(event)) {
+        co_return DriveEnd::start_tls;
+      } else if (auto* retrieve = std::get_if<pop3::Retrieve>(&event)) {
+        auto [sent, status] = co_await send_message(stream, conn, *retrieve);
+        if (sent == SendResult::aborted) co_return DriveEnd::closed;
+        session.complete_retrieve(status);
+      } else if (auto* update = std::get_if<pop3::Update>(&event)) {
+        auto expunged = co_await conn.env.pool.run(
+            [&conn, update] { return conn.mailbox->expunge(update->deleted); });
+        if (!expunged) {
+          spdlog::error("session={} event=update-failed error=\"{}\"", conn.id,
+                        expunged.error().describe());
+        }
+        session.complete_update(expunged.ok());
+      } else if (std::holds_alternative<pop3::Close>(event)) {
+        co_return DriveEnd::closed;
+      }
+    }
+    conn.extend_deadline();
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(buffer), kAsTuple);
+    if (ec) co_return DriveEnd::closed;
+    session.receive(std::string_view(buffer.data(), n));
+  }
+}
+
+asio::awaitable<bool> handshake(Connection& conn) {
+  conn.tls.emplace(std::move(conn.socket), *conn.env.tls);
+  conn.extend_deadline();
+  auto [ec] = co_await conn.tls->async_handshake(asio::ssl::stream_base::server, kAsTuple);
+  if (ec) {
+    spdlog::info("session={} event=tls-failed rip={} error=\"{}\"", conn.id,
+                 conn.peer.address().to_string(), ec.message());
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<void> run_session(std::shared_ptr<Connection> conn) {
+  spdlog::info("session={} event=connect rip={} rport={} listener={}", conn->id,
+               conn->peer.address().to_string(), conn->peer.port(), to_string(conn->kind));
+  conn->extend_deadline();
+  asio::co_spawn(conn->socket.get_executor(), watchdog(conn), asio::detached);
+  if (conn->kind == ListenerKind::pop3s) {
+    if (co_await handshake(*conn)) {
+      conn->session.start();
+      co_await drive(*conn->tls, *conn);
+    }
+  } else {
+    conn->session.start();
+    if (co_await drive(conn->socket, *conn) == DriveEnd::start_tls) {
+      bool ok = co_await handshake(*conn);
+      conn->session.complete_stls(ok);
+      if (ok) co_await drive(*conn->tls, *conn);
+    }
+  }
+  spdlog::info("session={} event=disconnect user=\"{}\" state={} retrieved={} bytes={} "
+               "deleted={}{}",
+               conn->id, conn->session.user(),
+               state_name(conn->session.state()),
+               conn->session.retrieved_messages(), conn->session.retrieved_octets(),
+               conn->session.deleted_messages(), conn->timed_out ? " reason=timeout" : "");
+  conn->alive = false;
+  conn->timer.cancel();
+  conn->close_transport();
+}
+
+}  // namespace
+
+bool plaintext_allowed(config::PlaintextAuth policy, const asio::ip::address& peer) {
+  switch (policy) {
+    case config::PlaintextAuth::always: return true;
+    case config::PlaintextAuth::never: return false;
+    case config::PlaintextAuth::loopback:
+      if (peer.is_v6() && peer.to_v6().is_v4_mapped()) {
+        return asio::ip::make_address_v4(asio::ip::v4_mapped, peer.to_v6()).is_loopback();
+      }
+      return peer.is_loopback();
+  }
+  return false;
+}
+
+asio::awaitable<void> serve_connection(ConnectionEnv env, tcp::socket socket, ListenerKind kind,
+                                       std::uint64_t session_id) {
+  auto conn = std::make_shared<Connection>(env, std::move(socket), kind, session_id);
+  co_await run_session(conn);
+}
+
+}  // namespace mailport::net

@@ -1,0 +1,131 @@
+#include "net/login_service.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "auth/password.hpp"
+
+namespace mailport::net {
+namespace {
+
+using pop3::LoginStatus;
+
+bool equal_constant_time(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// APOP needs the clear-text secret, so only PLAIN-scheme entries can use it.
+std::optional<std::string_view> plain_secret(std::string_view stored) {
+  for (std::string_view prefix : {"{PLAIN}", "{CLEAR}", "{CLEARTEXT}"}) {
+    if (stored.starts_with(prefix)) return stored.substr(prefix.size());
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds duration) {
+  if (duration.count() <= 0) co_return;
+  asio::steady_timer timer(co_await asio::this_coro::executor, duration);
+  co_await timer.async_wait(asio::use_awaitable);
+}
+
+}  // namespace
+
+std::string apop_digest(std::string_view timestamp, std::string_view secret) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_md5(), nullptr);
+  EVP_DigestUpdate(ctx, timestamp.data(), timestamp.size());
+  EVP_DigestUpdate(ctx, secret.data(), secret.size());
+  EVP_DigestFinal_ex(ctx, digest, &length);
+  EVP_MD_CTX_free(ctx);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned i = 0; i < length; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 0xf];
+  }
+  return hex;
+}
+
+LoginService::LoginService(auth::PassDb& passdb, store::MailStore& store, BlockingPool& pool,
+                           LoginSettings settings)
+    : passdb_(passdb), store_(store), pool_(pool), settings_(settings) {}
+
+LoginService::Verdict LoginService::check_credentials(const pop3::LoginRequest& request) {
+  if (!request.authzid.empty() && request.authzid != request.user) {
+    return {LoginStatus::bad_credentials, "authorization identity differs", {}};
+  }
+  auto found = passdb_.lookup(request.user);
+  if (!found) return {LoginStatus::temporary_failure, found.error().describe(), {}};
+  const std::optional<auth::UserRecord>& user = *found;
+  if (request.mechanism == pop3::Mechanism::apop) {
+    auto secret = user ? plain_secret(user->password) : std::nullopt;
+    std::string expected = apop_digest(request.apop_timestamp, secret.value_or("\x01unusable"));
+    if (!user || !secret || !equal_constant_time(expected, request.secret)) {
+      return {LoginStatus::bad_credentials, user ? "wrong digest" : "unknown user", {}};
+    }
+    return {LoginStatus::ok, {}, user->home};
+  }
+  // Unknown users cost a full hash check too, so timing does not reveal which names exist.
+  const std::string& stored = user ? user->password : auth::dummy_hash();
+  bool matches = auth::verify_password(stored, request.secret);
+  if (!user) return {LoginStatus::bad_credentials, "unknown user", {}};
+  if (!matches) return {LoginStatus::bad_credentials, "wrong password", {}};
+  return {LoginStatus::ok, {}, user->home};
+}
+
+bool LoginService::within_login_delay(const std::string& user) {
+  if (!settings_.login_delay) return false;
+  std::lock_guard lock(last_login_mutex_);
+  auto it = last_login_.find(user);
+  return it != last_login_.end() &&
+         std::chrono::steady_clock::now() - it->second < *settings_.login_delay;
+}
+
+void LoginService::record_login(const std::string& user) {
+  if (!settings_.login_delay) return;
+  std::lock_guard lock(last_login_mutex_);
+  last_login_[user] = std::chrono::steady_clock::now();
+}
+
+asio::awaitable<LoginResult> LoginService::login(const pop3::LoginRequest& request) {
+  Verdict verdict = co_await pool_.run([this, &request] { return check_credentials(request); });
+  if (verdict.status != LoginStatus::ok) {
+    co_await sleep_for(settings_.failure_delay);
+    co_return LoginResult{{verdict.status, {}}, nullptr, std::move(verdict.reason)};
+  }
+  if (within_login_delay(request.user)) {
+    co_return LoginResult{{LoginStatus::login_delay, {}}, nullptr, "within login delay"};
+  }
+  LoginResult result = co_await open_mailbox(request.user, verdict.home);
+  if (result.outcome.status == LoginStatus::ok) record_login(request.user);
+  co_return result;
+}
+
+asio::awaitable<LoginResult> LoginService::open_mailbox(const std::string& user,
+                                                        const std::string& home) {
+  const store::UserContext context{user, home};
+  const auto deadline = std::chrono::steady_clock::now() + settings_.lock_timeout;
+  for (;;) {
+    auto opened = co_await pool_.run([this, &context] { return store_.open(context); });
+    if (opened) {
+      LoginResult result{{LoginStatus::ok, (*opened)->messages()}, std::move(*opened), {}};
+      co_return result;
+    }
+    const Error& error = opened.error();
+    if (!error.is(errc::in_use)) {
+      co_return LoginResult{{LoginStatus::temporary_failure, {}}, nullptr, error.describe()};
+    }
+    if (std::chrono::steady_clock::now() + settings_.lock_retry_interval > deadline) {
+      co_return LoginResult{{LoginStatus::in_use, {}}, nullptr, "mailbox locked"};
+    }
+    co_await sleep_for(settings_.lock_retry_interval);
+  }
+}
+
+}  // namespace mailport::net

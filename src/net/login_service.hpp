@@ -1,0 +1,62 @@
+// The login path: credentials checked on the blocking pool (never on an I/O thread), then the
+// maildrop opened and locked, waiting a bounded time for a lock held by another session.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "auth/passwd_file.hpp"
+#include "net/blocking_pool.hpp"
+#include "pop3/session.hpp"
+#include "store/mail_store.hpp"
+
+namespace mailport::net {
+
+struct LoginSettings {
+  std::chrono::milliseconds failure_delay{2000};
+  std::chrono::milliseconds lock_timeout{5000};
+  std::chrono::milliseconds lock_retry_interval{100};
+  std::optional<std::chrono::seconds> login_delay;
+};
+
+struct LoginResult {
+  pop3::LoginOutcome outcome;
+  std::unique_ptr<store::Mailbox> mailbox;  // set when outcome.status == ok
+  std::string reason;                       // for the log line; never contains the secret
+};
+
+class LoginService {
+ public:
+  LoginService(auth::PassDb& passdb, store::MailStore& store, BlockingPool& pool,
+               LoginSettings settings);
+
+  asio::awaitable<LoginResult> login(const pop3::LoginRequest& request);
+
+ private:
+  struct Verdict {
+    pop3::LoginStatus status;
+    std::string reason;
+    std::string home;
+  };
+  Verdict check_credentials(const pop3::LoginRequest& request);  // blocking
+  bool within_login_delay(const std::string& user);
+  void record_login(const std::string& user);
+  asio::awaitable<LoginResult> open_mailbox(const std::string& user, const std::string& home);
+
+  auth::PassDb& passdb_;
+  store::MailStore& store_;
+  BlockingPool& pool_;
+  LoginSettings settings_;
+  std::mutex last_login_mutex_;
+  std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> last_login_;
+};
+
+// RFC 1939 APOP: hex MD5 of the greeting timestamp followed by the clear-text secret.
+std::string apop_digest(std::string_view timestamp, std::string_view secret);
+
+}  // namespace mailport::net

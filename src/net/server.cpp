@@ -1,0 +1,173 @@
+#include "net/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <thread>
+
+#include "net/connection.hpp"
+#include "net/tls_context.hpp"
+
+namespace mailport::net {
+
+using asio::ip::tcp;
+
+std::string_view to_string(ListenerKind kind) {
+  return kind == ListenerKind::pop3 ? "pop3" : "pop3s";
+}
+
+struct Server::Listener {
+  Listener(asio::io_context& context, ListenerKind kind) : acceptor(context), kind(kind) {}
+  tcp::acceptor acceptor;
+  ListenerKind kind;
+};
+
+Server::Server(config::Config config, std::unique_ptr<auth::PassDb> passdb,
+               std::unique_ptr<store::MailStore> store)
+    : config_(std::move(config)), passdb_(std::move(passdb)), store_(std::move(store)) {
+  unsigned threads = config_.threads ? config_.threads : std::thread::hardware_concurrency();
+  threads = std::max(1u, threads);
+  for (unsigned i = 0; i < threads; ++i) {
+    contexts_.push_back(std::make_unique<asio::io_context>(1));
+  }
+  pool_ = std::make_unique<BlockingPool>(threads);
+  login_ = std::make_unique<LoginService>(
+      *passdb_, *store_, *pool_,
+      LoginSettings{.failure_delay = config_.auth.failure_delay,
+                    .lock_timeout = config_.mail.lock_timeout,
+                    .login_delay = config_.mail.login_delay});
+}
+
+Server::~Server() {
+  // Sessions (and the mailbox locks they hold) go before the pool their work may sit in.
+  listeners_.clear();
+  for (auto& context : contexts_) context->stop();
+  contexts_.clear();
+  pool_.reset();
+}
+
+Result<void> Server::open() {
+  const auto& listen = config_.listen;
+  if (listen.pop3 || listen.pop3s) {
+    TlsOptions tls{config_.tls.cert, config_.tls.key, config_.tls.min_version,
+                   config_.tls.ciphers};
+    if (!tls.cert.empty() || listen.pop3s) {
+      auto context = make_server_tls_context(tls);
+      if (!context) return context.error();
+      tls_ = std::move(*context);
+    }
+  }
+  if (listen.pop3) {
+    if (auto bound = bind_listener(ListenerKind::pop3, *listen.pop3, listen.pop3_fallback_port);
+        !bound) {
+      return bound;
+    }
+  }
+  if (listen.pop3s) {
+    if (auto bound =
+            bind_listener(ListenerKind::pop3s, *listen.pop3s, listen.pop3s_fallback_port);
+        !bound) {
+      return bound;
+    }
+  }
+  if (bound_.empty()) return make_error(errc::invalid_input, "no listener is enabled");
+  return {};
+}
+
+Result<void> Server::bind_listener(ListenerKind kind, const config::Endpoint& endpoint,
+                                   std::optional<std::uint16_t> fallback_port) {
+  asio::error_code ec;
+  auto address = asio::ip::make_address(endpoint.address, ec);
+  if (ec) return make_error(errc::invalid_input, "bad listen address " + endpoint.address);
+  auto listener = std::make_unique<Listener>(*contexts_.front(), kind);
+  auto try_bind = [&](std::uint16_t port) -> asio::error_code {
+    asio::error_code error;
+    tcp::endpoint where(address, port);
+    listener->acceptor = tcp::acceptor(*contexts_.front());
+    listener->acceptor.open(where.protocol(), error);
+    if (!error) listener->acceptor.set_option(tcp::acceptor::reuse_address(true), error);
+    if (!error && address.is_v6()) listener->acceptor.set_option(asio::ip::v6_only(true), error);
+    if (!error) listener->acceptor.bind(where, error);
+    if (!error) listener->acceptor.listen(asio::socket_base::max_listen_connections, error);
+    return error;
+  };
+  bool fell_back = false;
+  ec = try_bind(endpoint.port);
+  if (ec && fallback_port &&
+      (ec == asio::error::access_denied || ec == asio::error::address_in_use)) {
+    spdlog::warn("cannot bind {} on {}:{} ({}); using port {} instead", to_string(kind),
+                 endpoint.address, endpoint.port, ec.message(), *fallback_port);
+    ec = try_bind(*fallback_port);
+    fell_back = true;
+  }
+  if (ec) {
+    return make_error(errc::invalid_input, "cannot listen for " + std::string(to_string(kind)) +
+                                               " on " + config::format_endpoint(endpoint) +
+                                               ": " + ec.message());
+  }
+  bound_.push_back({kind, listener->acceptor.local_endpoint(), fell_back});
+  listeners_.push_back(std::move(listener));
+  return {};
+}
+
+asio::io_context& Server::next_context() {
+  asio::io_context& context = *contexts_[next_context_];
+  next_context_ = (next_context_ + 1) % contexts_.size();
+  return context;
+}
+
+asio::awaitable<void> Server::accept_loop(Listener& listener) {
+  constexpr auto kAsTuple = asio::experimental::as_tuple(asio::use_awaitable);
+  while (listener.acceptor.is_open()) {
+    asio::io_context& home = next_context();
+    auto [ec, socket] = co_await listener.acceptor.async_accept(home, kAsTuple);
+    if (ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      // Out of descriptors or similar: back off briefly instead of spinning.
+      spdlog::warn("accept on {} failed: {}", to_string(listener.kind), ec.message());
+      asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
+      co_await pause.async_wait(kAsTuple);
+      continue;
+    }
+    ConnectionEnv env{config_, *login_, *pool_, tls_.get()};
+    asio::co_spawn(home, serve_connection(env, std::move(socket), listener.kind,
+                                          next_session_id_.fetch_add(1)),
+                   asio::detached);
+  }
+}
+
+void Server::run() {
+  asio::io_context& main = *contexts_.front();
+  asio::signal_set signals(main, SIGINT, SIGTERM);
+  signals.async_wait([this](const asio::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {} received: shutting down (open sessions end without UPDATE)", signal);
+    stop();
+  });
+  for (auto& listener : listeners_) {
+    asio::co_spawn(main, accept_loop(*listener), asio::detached);
+  }
+  // Keep every context alive while it has no connection yet.
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  for (auto& context : contexts_) guards.push_back(asio::make_work_guard(*context));
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < contexts_.size(); ++i) {
+    threads.emplace_back([context = contexts_[i].get()] { context->run(); });
+  }
+  main.run();
+  for (auto& context : contexts_) context->stop();
+  for (auto& thread : threads) thread.join();
+}
+
+void Server::stop() {
+  for (auto& context : contexts_) context->stop();
+}
+
+}  // namespace mailport::net

@@ -1,0 +1,67 @@
+// The POP3/POP3S server: listeners, one coroutine per connection on a small set of I/O threads,
+// and a blocking pool for password checks and mailbox I/O.
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "auth/passwd_file.hpp"
+#include "config/config.hpp"
+#include "core/result.hpp"
+#include "net/blocking_pool.hpp"
+#include "net/login_service.hpp"
+#include "store/mail_store.hpp"
+
+namespace mailport::net {
+
+enum class ListenerKind { pop3, pop3s };
+std::string_view to_string(ListenerKind kind);
+
+struct BoundListener {
+  ListenerKind kind;
+  asio::ip::tcp::endpoint endpoint;
+  bool fell_back = false;  // the configured (privileged) port could not be bound
+};
+
+class Server {
+ public:
+  Server(config::Config config, std::unique_ptr<auth::PassDb> passdb,
+         std::unique_ptr<store::MailStore> store);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Loads TLS and binds every configured listener. Errors name the address or file.
+  Result<void> open();
+  const std::vector<BoundListener>& listeners() const { return bound_; }
+
+  // Serves until SIGINT/SIGTERM or stop(). Open sessions end without UPDATE.
+  void run();
+  void stop();
+
+ private:
+  struct Listener;
+  Result<void> bind_listener(ListenerKind kind, const config::Endpoint& endpoint,
+                             std::optional<std::uint16_t> fallback_port);
+  asio::awaitable<void> accept_loop(Listener& listener);
+  asio::io_context& next_context();
+
+  config::Config config_;
+  std::unique_ptr<auth::PassDb> passdb_;
+  std::unique_ptr<store::MailStore> store_;
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::unique_ptr<BlockingPool> pool_;
+  std::unique_ptr<LoginService> login_;
+  std::shared_ptr<asio::ssl::context> tls_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<BoundListener> bound_;
+  std::size_t next_context_ = 0;
+  std::atomic<std::uint64_t> next_session_id_{1};
+};
+
+}  // namespace mailport::net
