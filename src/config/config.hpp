@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -14,14 +15,21 @@
 namespace mailport::config {
 
 struct Endpoint {
-  std::string address;  // numeric IPv4 or IPv6 (without brackets)
-  std::uint16_t port = 0;
+  std::string address;     // numeric IPv4 or IPv6 (without brackets)
+  std::uint16_t port = 0;  // 0 = any free port (for tests)
+
+  bool operator==(const Endpoint&) const = default;
 };
 
 // "ADDR:PORT", "[v6]:PORT" or "off" (-> nullopt). Throws ConfigError-free std::invalid_argument
 // with a message naming what is wrong.
 std::optional<Endpoint> parse_endpoint(std::string_view text);
 std::string format_endpoint(const std::optional<Endpoint>& endpoint);
+
+// "500ms", "2s", "10m", "1h" (at most 365 days). Throws std::invalid_argument.
+std::chrono::milliseconds parse_duration(std::string_view text);
+// The largest unit that represents `value` exactly, so parse_duration(format_duration(d)) == d.
+std::string format_duration(std::chrono::milliseconds value);
 
 enum class PlaintextAuth { never, loopback, always };
 std::optional<PlaintextAuth> parse_plaintext_auth(std::string_view text);
@@ -33,6 +41,8 @@ struct ListenerSettings {
   // Embedded default only: if the privileged port cannot be bound, use this one instead.
   std::optional<std::uint16_t> pop3_fallback_port;
   std::optional<std::uint16_t> pop3s_fallback_port;
+
+  bool operator==(const ListenerSettings&) const = default;
 };
 
 struct TlsSettings {
@@ -40,6 +50,8 @@ struct TlsSettings {
   std::filesystem::path key;   // PEM private key
   std::string min_version = "TLSv1.2";
   std::string ciphers;  // TLS 1.2 cipher list; empty = mailport's modern default
+
+  bool operator==(const TlsSettings&) const = default;
 };
 
 struct AuthSettings {
@@ -48,6 +60,8 @@ struct AuthSettings {
   bool apop = false;
   std::chrono::milliseconds failure_delay{2000};  // before answering a failed login
   unsigned max_attempts = 3;                      // failed logins per connection, then close
+
+  bool operator==(const AuthSettings&) const = default;
 };
 
 struct MailSettings {
@@ -55,20 +69,24 @@ struct MailSettings {
   std::chrono::milliseconds lock_timeout{5000};
   std::optional<std::chrono::seconds> login_delay;  // announced in CAPA and enforced
   std::optional<std::string> expire;                // CAPA EXPIRE: "NEVER" or a number of days
+
+  bool operator==(const MailSettings&) const = default;
 };
 
 struct SessionSettings {
-  std::chrono::seconds idle_timeout{600};      // authenticated; RFC 1939 requires >= 10 min
+  std::chrono::seconds idle_timeout{600};  // authenticated; RFC 1939 requires >= 10 min
   std::chrono::seconds prelogin_timeout{60};
   unsigned max_bad_commands = 10;
   std::string greeting = "mailport ready.";
-  std::optional<std::string> implementation;   // CAPA IMPLEMENTATION; leaks the version
+  std::optional<std::string> implementation;  // CAPA IMPLEMENTATION; leaks the version
+
+  bool operator==(const SessionSettings&) const = default;
 };
 
 struct Config {
   std::string source = "<embedded default>";  // file the values came from, for messages
-  std::filesystem::path data_dir;  // embedded default's self-contained directory
-  bool embedded_default = false;   // bootstrap missing cert/passwd/demo account in data_dir
+  std::filesystem::path data_dir;             // embedded default's self-contained directory
+  bool embedded_default = false;  // bootstrap missing cert/passwd/demo account in data_dir
   ListenerSettings listen;
   TlsSettings tls;
   AuthSettings auth;
@@ -76,6 +94,9 @@ struct Config {
   SessionSettings session;
   unsigned threads = 0;  // I/O threads; 0 = one per core
   std::string log_level = "info";
+  // Dotted key ("auth.passwd") -> line in `source` it was read from, so validate() can point at
+  // it. Whoever overrides a field afterwards (a command-line flag) should erase its entry.
+  std::map<std::string, unsigned> lines;
 };
 
 // A configuration mistake, located. what() is "file:line: key: message" (line omitted if 0).
@@ -96,8 +117,10 @@ class ConfigError : public std::runtime_error {
 // listening on 127.0.0.1 (110/995, falling back to 1110/1995).
 Config embedded_default(const std::filesystem::path& data_dir);
 
-// Reads a TOML file over the embedded defaults. Unknown keys, wrong types and bad values throw
-// ConfigError with the file and line.
+// Reads a TOML file over the embedded defaults (without their paths and fallback ports). Unknown
+// keys, wrong types and malformed values throw ConfigError with the file and line; relative paths
+// are resolved against the directory of the file (for load_string: of `origin`). Keys that a file
+// must give are checked by validate(), after command-line flags had their say.
 Config load_file(const std::filesystem::path& path);
 Config load_string(std::string_view toml, std::string_view origin);
 
@@ -107,5 +130,9 @@ void validate(const Config& config);
 
 // The effective configuration as TOML, secrets hidden, for `mailport config check`.
 std::string to_toml(const Config& config);
+
+// Hides passwords in a value: the password of URI userinfo ("scheme://user:****@host") and the
+// value of password=, passwd=, pwd= and secret= (case-insensitive).
+std::string mask_secrets(std::string_view text);
 
 }  // namespace mailport::config

@@ -1,0 +1,52 @@
+// Pieces shared by the loader, the validator and the writer; not part of the public API.
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+
+#include "config/config.hpp"
+
+namespace mailport::config::detail {
+
+inline constexpr std::array<std::string_view, 5> kLogLevels = {"trace", "debug", "info", "warn",
+                                                               "error"};
+inline constexpr std::array<std::string_view, 2> kTlsVersions = {"TLSv1.2", "TLSv1.3"};
+inline constexpr std::array<std::string_view, 3> kPlaintextAuthValues = {"never", "loopback",
+                                                                         "always"};
+
+// What a configuration file starts from: the embedded default's listeners and tunables, but no
+// paths (a file must name them) and no fallback ports (a file says exactly where to listen).
+Config file_defaults();
+
+template <std::size_t N>
+bool is_one_of(std::string_view value, const std::array<std::string_view, N>& choices) {
+  for (std::string_view choice : choices) {
+    if (value == choice) return true;
+  }
+  return false;
+}
+
+// "a, b or c", quoted, for messages.
+template <std::size_t N>
+std::string describe_choices(const std::array<std::string_view, N>& choices) {
+  std::string text;
+  for (std::size_t i = 0; i < N; ++i) {
+    if (i > 0) text += i + 1 == N ? " or " : ", ";
+    text += '"';
+    text += choices[i];
+    text += '"';
+  }
+  return text;
+}
+
+// Text that ends up on a POP3 response line (greeting, CAPA IMPLEMENTATION): printable ASCII
+// only, so a configuration cannot inject CR LF into the protocol, and short enough to fit the
+// 512-octet response limit with the rest of the line. Throws std::invalid_argument.
+void check_response_text(std::string_view text);
+
+// "NEVER" or a number of days, as RFC 2449's EXPIRE capability allows. Throws
+// std::invalid_argument.
+void check_expire(std::string_view text);
+
+}  // namespace mailport::config::detail

@@ -1,0 +1,229 @@
+// Rules that span several keys or look at the files a configuration names. Runs after the
+// command line has overridden the file, so it is also where required keys are enforced.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "config/config.hpp"
+#include "config/detail.hpp"
+#include "core/unique_fd.hpp"
+
+namespace mailport::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+// RFC 1939 section 3: the autologout timer must be at least 10 minutes.
+constexpr std::chrono::seconds kMinIdleTimeout = std::chrono::minutes(10);
+
+template <class T, void (*Free)(T*)>
+struct OpenSslDeleter {
+  void operator()(T* p) const { Free(p); }
+};
+using SslCtxPtr = std::unique_ptr<SSL_CTX, OpenSslDeleter<SSL_CTX, SSL_CTX_free>>;
+using BioPtr = std::unique_ptr<BIO, OpenSslDeleter<BIO, BIO_free_all>>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, OpenSslDeleter<EVP_PKEY, EVP_PKEY_free>>;
+
+class Validator {
+ public:
+  explicit Validator(const Config& config) : config_(config) {}
+
+  void run() {
+    check_listeners();
+    check_tls();
+    check_passwd();
+    check_mail();
+    check_session();
+    check_general();
+  }
+
+ private:
+  [[noreturn]] void fail(std::string_view key, const std::string& message) const {
+    const auto it = config_.lines.find(std::string(key));
+    const unsigned line = it == config_.lines.end() ? 0 : it->second;
+    throw ConfigError(config_.source, line, std::string(key), message);
+  }
+
+  void check_listeners() const {
+    const ListenerSettings& listen = config_.listen;
+    if (!listen.pop3 && !listen.pop3s) {
+      fail("listen", "listen.pop3 and listen.pop3s are both \"off\"; nothing to serve");
+    }
+    if (listen.pop3 && listen.pop3 == listen.pop3s && listen.pop3->port != 0) {
+      fail("listen.pop3s",
+           fmt::format("same address as listen.pop3 ({})", format_endpoint(listen.pop3)));
+    }
+  }
+
+  void check_tls() const {
+    const TlsSettings& tls = config_.tls;
+    if (!detail::is_one_of(tls.min_version, detail::kTlsVersions)) {
+      fail("tls.min_version", fmt::format("\"{}\" is not one of {}", tls.min_version,
+                                          detail::describe_choices(detail::kTlsVersions)));
+    }
+    if (tls.cert.empty() && tls.key.empty() && !tls_required()) return;
+    if (tls.cert.empty()) fail("tls.cert", fmt::format("not set; {}", why_tls()));
+    if (tls.key.empty()) fail("tls.key", fmt::format("not set; {}", why_tls()));
+    check_readable("tls.cert", tls.cert);
+    check_readable("tls.key", tls.key);
+    check_tls_files();
+  }
+
+  // Without a certificate, listen.pop3 cannot offer STLS; that is only workable if plaintext
+  // logins are allowed on an unencrypted connection.
+  bool tls_required() const {
+    return config_.listen.pop3s ||
+           (config_.listen.pop3 && config_.auth.plaintext_auth == PlaintextAuth::never);
+  }
+
+  std::string why_tls() const {
+    if (config_.listen.pop3s) return "listen.pop3s needs a certificate and key";
+    if (config_.listen.pop3) {
+      return "listen.pop3 needs a certificate and key to offer STLS, and with "
+             "auth.plaintext_auth = \"never\" no client could log in without it";
+    }
+    return "tls.cert and tls.key go together";
+  }
+
+  void check_tls_files() const {
+    ERR_clear_error();
+    SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+    if (!ctx) fail("tls", "cannot create a TLS context: " + openssl_error());
+    const TlsSettings& tls = config_.tls;
+    if (SSL_CTX_use_certificate_chain_file(ctx.get(), tls.cert.c_str()) != 1) {
+      fail("tls.cert",
+           fmt::format("{}: not a PEM certificate chain: {}", tls.cert.string(), openssl_error()));
+    }
+    const PkeyPtr key = read_private_key();
+    if (X509_check_private_key(SSL_CTX_get0_certificate(ctx.get()), key.get()) != 1) {
+      ERR_clear_error();
+      fail("tls.key", fmt::format("{} does not match the certificate in {}", tls.key.string(),
+                                  tls.cert.string()));
+    }
+    if (!tls.ciphers.empty() && SSL_CTX_set_cipher_list(ctx.get(), tls.ciphers.c_str()) != 1) {
+      fail("tls.ciphers", fmt::format("\"{}\" selects no cipher this OpenSSL supports: {}",
+                                      tls.ciphers, openssl_error()));
+    }
+  }
+
+  PkeyPtr read_private_key() const {
+    const fs::path& path = config_.tls.key;
+    BioPtr bio(BIO_new_file(path.c_str(), "r"));
+    if (!bio) fail("tls.key", fmt::format("cannot open {}: {}", path.string(), openssl_error()));
+    // A passphrase prompt would hang a daemon; an encrypted key simply fails to load.
+    PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, refuse_passphrase, nullptr));
+    if (!key) {
+      fail("tls.key", fmt::format("{}: not an unencrypted PEM private key: {}", path.string(),
+                                  openssl_error()));
+    }
+    return key;
+  }
+
+  static int refuse_passphrase(char*, int, int, void*) { return -1; }
+
+  static std::string openssl_error() {
+    const unsigned long code = ERR_peek_last_error();
+    char text[256] = "unknown error";
+    if (code != 0) ERR_error_string_n(code, text, sizeof text);
+    ERR_clear_error();
+    return text;
+  }
+
+  void check_readable(std::string_view key, const fs::path& path) const {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) fail(key, fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
+    struct stat info {};
+    if (::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
+      fail(key, fmt::format("{} is not a regular file", path.string()));
+    }
+  }
+
+  void check_passwd() const {
+    if (config_.auth.passwd.empty()) fail("auth.passwd", "not set; name the passwd file");
+    check_readable("auth.passwd", config_.auth.passwd);
+    if (config_.auth.max_attempts == 0) fail("auth.max_attempts", "must be at least 1");
+  }
+
+  void check_mail() const {
+    const MailSettings& mail = config_.mail;
+    if (mail.location.empty()) fail("mail.location", "not set; name the maildir template");
+    check_location(mail.location);
+    if (mail.expire) {
+      try {
+        detail::check_expire(*mail.expire);
+      } catch (const std::invalid_argument& e) {
+        fail("mail.expire", e.what());
+      }
+    }
+  }
+
+  void check_location(const std::string& location) const {
+    if (!location.starts_with('/') && !location.starts_with("%h")) {
+      fail("mail.location",
+           fmt::format("\"{}\" must be an absolute path or start with %h", location));
+    }
+    bool per_user = false;
+    for (std::size_t i = location.find('%'); i != std::string::npos;
+         i = location.find('%', i + 2)) {
+      const char variable = i + 1 < location.size() ? location[i + 1] : '\0';
+      if (variable != 'u' && variable != 'n' && variable != 'd' && variable != 'h') {
+        fail("mail.location",
+             fmt::format("\"{}\": unknown variable %{} (known: %u %n %d %h)", location,
+                         variable == '\0' ? "" : std::string(1, variable)));
+      }
+      per_user = per_user || variable != 'd';
+    }
+    if (!per_user) {
+      fail("mail.location",
+           fmt::format("\"{}\" gives every user the same maildir; use %u, %n or %h", location));
+    }
+  }
+
+  void check_session() const {
+    const SessionSettings& session = config_.session;
+    if (session.idle_timeout < kMinIdleTimeout) {
+      fail("session.idle_timeout",
+           fmt::format("{} is shorter than the 10 minutes RFC 1939 requires",
+                       format_duration(session.idle_timeout)));
+    }
+    if (session.prelogin_timeout.count() == 0) {
+      fail("session.prelogin_timeout", "must be longer than 0s");
+    }
+    if (session.max_bad_commands == 0) fail("session.max_bad_commands", "must be at least 1");
+    check_text("session.greeting", session.greeting);
+    if (session.implementation) check_text("session.implementation", *session.implementation);
+  }
+
+  void check_text(std::string_view key, std::string_view text) const {
+    try {
+      detail::check_response_text(text);
+    } catch (const std::invalid_argument& e) {
+      fail(key, e.what());
+    }
+  }
+
+  void check_general() const {
+    if (!detail::is_one_of(config_.log_level, detail::kLogLevels)) {
+      fail("log_level", fmt::format("\"{}\" is not one of {}", config_.log_level,
+                                    detail::describe_choices(detail::kLogLevels)));
+    }
+  }
+
+  const Config& config_;
+};
+
+}  // namespace
+
+void validate(const Config& config) {
+  Validator(config).run();
+}
+
+}  // namespace mailport::config

@@ -1,0 +1,140 @@
+// Config -> TOML, in the order and with the key names docs/configuration.md uses. Values are
+// quoted by toml++ so the output always parses; keys without a value become comments.
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <sstream>
+
+#include "config/config.hpp"
+#include "config/detail.hpp"
+
+namespace mailport::config {
+namespace {
+
+class TomlWriter {
+ public:
+  void section(std::string_view name) { out_ << '\n' << '[' << name << "]\n"; }
+
+  void string(std::string_view key, std::string_view value) {
+    out_ << key << " = " << toml::value<std::string>(mask_secrets(value)) << '\n';
+  }
+  void path(std::string_view key, const std::filesystem::path& value, std::string_view unset) {
+    if (value.empty()) return comment(key, unset);
+    string(key, value.string());
+  }
+  void integer(std::string_view key, std::int64_t value) {
+    out_ << key << " = " << toml::value<std::int64_t>(value) << '\n';
+  }
+  void boolean(std::string_view key, bool value) {
+    out_ << key << " = " << (value ? "true" : "false") << '\n';
+  }
+  void duration(std::string_view key, std::chrono::milliseconds value) {
+    string(key, format_duration(value));
+  }
+  void comment(std::string_view key, std::string_view why) {
+    out_ << "# " << key << ": " << why << '\n';
+  }
+  void note(std::string_view text) { out_ << "# " << text << '\n'; }
+
+  std::string text() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+};
+
+bool is_days(const std::string& expire) {
+  try {
+    detail::check_expire(expire);
+    return expire != "NEVER";
+  } catch (const std::invalid_argument&) {
+    return false;
+  }
+}
+
+void write_root(TomlWriter& out, const Config& config) {
+  out.note(fmt::format("Effective configuration from {}", config.source));
+  out.path("data_dir", config.data_dir, "not set");
+  out.integer("threads", config.threads);
+  out.string("log_level", config.log_level);
+}
+
+void write_listen(TomlWriter& out, const ListenerSettings& listen) {
+  out.section("listen");
+  out.string("pop3", format_endpoint(listen.pop3));
+  if (listen.pop3_fallback_port) {
+    out.note(
+        fmt::format("pop3 falls back to port {} if it cannot bind", *listen.pop3_fallback_port));
+  }
+  out.string("pop3s", format_endpoint(listen.pop3s));
+  if (listen.pop3s_fallback_port) {
+    out.note(
+        fmt::format("pop3s falls back to port {} if it cannot bind", *listen.pop3s_fallback_port));
+  }
+}
+
+void write_tls(TomlWriter& out, const TlsSettings& tls) {
+  out.section("tls");
+  out.path("cert", tls.cert, "not set (no TLS)");
+  out.path("key", tls.key, "not set (no TLS)");
+  out.string("min_version", tls.min_version);
+  out.string("ciphers", tls.ciphers);
+}
+
+void write_auth(TomlWriter& out, const AuthSettings& auth) {
+  out.section("auth");
+  out.path("passwd", auth.passwd, "not set");
+  out.string("plaintext_auth", to_string(auth.plaintext_auth));
+  out.boolean("apop", auth.apop);
+  out.duration("failure_delay", auth.failure_delay);
+  out.integer("max_attempts", auth.max_attempts);
+}
+
+void write_mail(TomlWriter& out, const MailSettings& mail) {
+  out.section("mail");
+  if (mail.location.empty()) {
+    out.comment("location", "not set");
+  } else {
+    out.string("location", mail.location);
+  }
+  out.duration("lock_timeout", mail.lock_timeout);
+  if (mail.login_delay) {
+    out.duration("login_delay", *mail.login_delay);
+  } else {
+    out.comment("login_delay", "not set (not announced)");
+  }
+  if (!mail.expire) {
+    out.comment("expire", "not set (not announced)");
+  } else if (is_days(*mail.expire)) {
+    out.integer("expire", std::stoll(*mail.expire));
+  } else {
+    out.string("expire", *mail.expire);
+  }
+}
+
+void write_session(TomlWriter& out, const SessionSettings& session) {
+  out.section("session");
+  out.duration("idle_timeout", session.idle_timeout);
+  out.duration("prelogin_timeout", session.prelogin_timeout);
+  out.integer("max_bad_commands", session.max_bad_commands);
+  out.string("greeting", session.greeting);
+  if (session.implementation) {
+    out.string("implementation", *session.implementation);
+  } else {
+    out.comment("implementation", "not set (not announced)");
+  }
+}
+
+}  // namespace
+
+std::string to_toml(const Config& config) {
+  TomlWriter out;
+  write_root(out, config);
+  write_listen(out, config.listen);
+  write_tls(out, config.tls);
+  write_auth(out, config.auth);
+  write_mail(out, config.mail);
+  write_session(out, config.session);
+  return out.text();
+}
+
+}  // namespace mailport::config
