@@ -157,6 +157,10 @@ void setup_serve_command(CLI::App& app) {
                     "How long a login waits for a mailbox in use (e.g. 5s)");
   serve->add_option("--threads", options->threads, "I/O threads (0 = one per core)");
   serve->add_option("--log-level", options->log_level, "trace, debug, info, warn or error");
+  // A later flag wins, so wrappers can append overrides to a fixed command line.
+  for (CLI::Option* option : serve->get_options()) {
+    if (option->get_type_size() > 0) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  }
   serve->callback([options] { run_serve(*options); });
 }
 

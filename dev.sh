@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# One entry point for people and CI on Debian 12:
+#   ./dev.sh serve [serve flags...]  install what is missing, build, run the server (embedded default)
+#   ./dev.sh test                    install what is missing, build, run every test suite
+#   ./dev.sh build                   install what is missing and build
+set -euo pipefail
+cd "$(dirname "$0")"
+
+BUILD_DIR=${MAILPORT_BUILD_DIR:-build}
+PACKAGES=(
+  g++ cmake ninja-build pkg-config git
+  libasio-dev libssl-dev openssl libtomlplusplus-dev libfmt-dev libspdlog-dev libcli11-dev
+  libsodium-dev libargon2-dev libcrypt-dev libgsasl-dev
+  libgtest-dev libgmock-dev python3 python3-pytest curl
+)
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_missing() {
+  local missing=()
+  for package in "${PACKAGES[@]}" "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+      missing+=("$package")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> installing: ${missing[*]}"
+    as_root apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+      "${missing[@]}"
+  fi
+}
+
+build() {
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAILPORT_WERROR=ON >/dev/null
+  ninja -C "$BUILD_DIR" -j2
+}
+
+run_tests() {
+  echo "==> unit tests (ctest)"
+  ctest --test-dir "$BUILD_DIR" -j2 --output-on-failure
+  echo "==> integration tests (pytest)"
+  MAILPORT_BIN="$PWD/$BUILD_DIR/src/cli/mailport" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+    tests/integration
+}
+
+command=${1:-}
+shift || true
+case "$command" in
+  serve) install_missing; build; exec "$BUILD_DIR/src/cli/mailport" serve "$@" ;;
+  build) install_missing; build ;;
+  test) install_missing; build; run_tests ;;
+  *) echo "usage: $0 serve|build|test" >&2; exit 64 ;;
+esac
