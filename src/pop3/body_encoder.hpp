@@ -4,6 +4,7 @@
 // Works on arbitrary chunk boundaries.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,13 +19,24 @@ class BodyEncoder {
   // Appends the encoded form of `chunk` to `out`.
   void encode(std::string_view chunk, std::string& out);
   // True once TOP has emitted everything it will: the caller may stop reading the message.
-  bool done() const;
+  bool done() const { return done_; }
   // Appends the end of the response ("\r\n" if needed, then ".\r\n").
   void finish(std::string& out);
 
  private:
+  void end_line();
+
   std::optional<std::uint64_t> top_lines_;
-  // The implementation (body_encoder.cpp) owns the rest of the private state.
+  bool at_line_start_ = true;
+  bool after_cr_ = false;  // the last byte written was a CR, so a following LF completes a CRLF
+  std::size_t line_octets_ = 0;  // written on the current line, not counting its line end
+  bool in_header_ = true;        // before the empty line that ends the header
+  std::uint64_t body_lines_ = 0;
+  bool done_ = false;
 };
+
+// Octets of `content` once every bare LF is sent as CRLF, before dot-stuffing: the message size
+// RFC 1939 §11 asks for. A bare CR stays one octet, as BodyEncoder passes it through.
+std::uint64_t wire_octets(std::string_view content);
 
 }  // namespace mailport::pop3
