@@ -5,7 +5,10 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -51,9 +54,24 @@ class PasswdFileDb final : public PassDb {
   Result<std::optional<UserRecord>> lookup(std::string_view user) override;
 
  private:
+  // What a stat() tells about a version of the file; a change means it must be re-read.
+  struct FileIdentity {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    off_t size = 0;
+    std::int64_t mtime_ns = 0;
+    std::int64_t ctime_ns = 0;
+    bool operator==(const FileIdentity&) const = default;
+  };
+
+  Result<void> refresh_locked();
+
   std::filesystem::path path_;
   std::mutex mutex_;
-  // The implementation owns the cached parse and the file identity (inode, size, mtime).
+  std::map<std::string, UserRecord, std::less<>> users_;  // the last good parse
+  std::optional<FileIdentity> loaded_;                    // the version users_ came from
+  std::optional<FileIdentity> rejected_;  // a version that failed to parse, not retried
+  std::optional<Error> rejected_error_;
 };
 
 // Edits for `mailport user ...`: each takes an exclusive lock (flock on "<path>.lock"), re-reads
