@@ -21,9 +21,10 @@ constexpr std::uint32_t kArgon2MemoryKib = 64 * 1024;
 constexpr std::uint32_t kArgon2Lanes = 1;
 constexpr std::size_t kArgon2SaltLength = 16;
 constexpr std::size_t kArgon2HashLength = 32;
-// bcrypt work factor 2^10; SHA-crypt keeps the library default (5000 rounds, no "rounds=" field)
-// so the hashes stay readable by any crypt(3).
+// bcrypt work factor 2^10. SHA-crypt's implicit 5000 rounds take ~2 ms, too cheap against
+// guessing; an explicit "rounds=" is part of that format, so every crypt(3) still reads it.
 constexpr unsigned long kBcryptCost = 10;
+constexpr unsigned long kShaCryptRounds = 100'000;
 
 struct SchemeName {
   Scheme scheme;
@@ -156,7 +157,7 @@ Result<std::string> hash_crypt(std::string_view password, Scheme scheme) {
   const char* prefix = scheme == Scheme::blf_crypt      ? "$2y$"
                        : scheme == Scheme::sha512_crypt ? "$6$"
                                                         : "$5$";
-  const unsigned long count = scheme == Scheme::blf_crypt ? kBcryptCost : 0;
+  const unsigned long count = scheme == Scheme::blf_crypt ? kBcryptCost : kShaCryptRounds;
   std::array<char, CRYPT_GENSALT_OUTPUT_SIZE> setting{};
   // Null random bytes: libxcrypt draws the salt from the kernel itself.
   if (::crypt_gensalt_rn(prefix, count, nullptr, 0, setting.data(),
