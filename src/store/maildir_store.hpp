@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -23,6 +24,19 @@ class MaildirStore final : public MailStore {
 // Opens (creating it if missing) the Maildir at `path`, locks it, moves new/ to cur/ and returns
 // the snapshot. Exposed for tests and for `deliver`.
 Result<std::unique_ptr<Mailbox>> open_maildir(const std::filesystem::path& path);
+
+// What one open_maildir() call did, for logs and for tests that must prove a body was not read.
+struct MaildirOpenStats {
+  std::size_t moved_from_new = 0;
+  std::size_t sizes_from_names = 0;    // ",W=" in the file name
+  std::size_t sizes_from_cache = 0;    // the mailport-sizes file
+  std::size_t sizes_computed = 0;      // message bodies read
+  std::size_t skipped_duplicates = 0;  // same UIDL as a message earlier in order
+  std::size_t skipped_unreadable = 0;  // could not be read to compute its size
+  bool cache_written = false;
+};
+Result<std::unique_ptr<Mailbox>> open_maildir(const std::filesystem::path& path,
+                                              MaildirOpenStats& stats);
 
 // Delivers one message atomically: tmp/ + fsync + rename into new/ + fsync of new/. The name
 // carries ,S=<bytes> and ,W=<CRLF size>. Returns the file name used.

@@ -1,0 +1,185 @@
+#include "store/maildir_store.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "core/unique_fd.hpp"
+#include "store/dir_util.hpp"
+#include "store/maildir_lock.hpp"
+#include "store/maildir_name.hpp"
+#include "store/maildir_snapshot.hpp"
+
+namespace mailport::store {
+namespace {
+
+// Another MUA may rename a message again between our lookup and our open/unlink; give up after
+// a few rounds instead of chasing it forever.
+constexpr int kMaxLookups = 3;
+
+class FileReader final : public MessageReader {
+ public:
+  explicit FileReader(UniqueFd fd) : fd_(std::move(fd)) {}
+
+  Result<std::size_t> read(std::span<char> buffer) override {
+    while (true) {
+      const ssize_t n = ::read(fd_.get(), buffer.data(), buffer.size());
+      if (n >= 0) return static_cast<std::size_t>(n);
+      if (errno != EINTR) return Error::from_errno(errno, "read message");
+    }
+  }
+
+ private:
+  UniqueFd fd_;
+};
+
+struct MaildirDirs {
+  UniqueFd root;
+  UniqueFd cur;
+  UniqueFd fresh;
+};
+
+class MaildirMailbox final : public Mailbox {
+ public:
+  MaildirMailbox(MaildirLock lock, MaildirDirs dirs, MaildirSnapshot snapshot)
+      : lock_(std::move(lock)), dirs_(std::move(dirs)), snapshot_(std::move(snapshot)) {}
+
+  const std::vector<MessageInfo>& messages() const override { return snapshot_.messages; }
+  Result<std::unique_ptr<MessageReader>> open_message(std::size_t index) override;
+  Result<void> expunge(std::span<const std::size_t> indices) override;
+
+ private:
+  int fd_of(MaildirFolder folder) const {
+    return folder == MaildirFolder::cur ? dirs_.cur.get() : dirs_.fresh.get();
+  }
+  Result<void> find_again(StoredFile& file) const;
+  Result<void> remove(StoredFile& file, bool& touched_cur, bool& touched_new);
+  Result<void> sync_touched(bool touched_cur, bool touched_new) const;
+
+  MaildirLock lock_;
+  MaildirDirs dirs_;
+  MaildirSnapshot snapshot_;
+};
+
+// Another MUA changed the flags: same base name, new info part. It may also have been put back
+// into new/.
+Result<void> MaildirMailbox::find_again(StoredFile& file) const {
+  const std::string base(parse_maildir_name(file.name).base);
+  for (const MaildirFolder folder : {MaildirFolder::cur, MaildirFolder::fresh}) {
+    auto names = list_regular_files(fd_of(folder));
+    if (!names) return names.error();
+    std::sort(names->begin(), names->end());
+    for (auto& name : *names) {
+      if (parse_maildir_name(name).base != base) continue;
+      file.name = std::move(name);
+      file.folder = folder;
+      return {};
+    }
+  }
+  return make_error(errc::not_found, "message vanished: " + base);
+}
+
+Result<std::unique_ptr<MessageReader>> MaildirMailbox::open_message(std::size_t index) {
+  if (index >= snapshot_.files.size()) return make_error(errc::invalid_input, "no such message");
+  StoredFile& file = snapshot_.files[index];
+  if (file.removed) return make_error(errc::not_found, "message was expunged");
+  for (int lookup = 0; lookup < kMaxLookups; ++lookup) {
+    UniqueFd fd(::openat(fd_of(file.folder), file.name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (fd) return std::unique_ptr<MessageReader>(std::make_unique<FileReader>(std::move(fd)));
+    if (errno != ENOENT) return Error::from_errno(errno, "open " + file.name);
+    if (auto found = find_again(file); !found) return found.error();
+  }
+  return make_error(errc::temporary_failure, "message keeps being renamed: " + file.name);
+}
+
+Result<void> MaildirMailbox::remove(StoredFile& file, bool& touched_cur, bool& touched_new) {
+  for (int lookup = 0; lookup < kMaxLookups; ++lookup) {
+    if (file.removed) return {};
+    if (::unlinkat(fd_of(file.folder), file.name.c_str(), 0) == 0) {
+      (file.folder == MaildirFolder::cur ? touched_cur : touched_new) = true;
+      file.removed = true;
+      return {};
+    }
+    if (errno != ENOENT) return Error::from_errno(errno, "unlink " + file.name);
+    auto found = find_again(file);
+    if (found) continue;
+    if (!found.error().is(errc::not_found)) return found;
+    file.removed = true;  // someone else deleted it: that is what the client asked for
+  }
+  if (file.removed) return {};
+  return make_error(errc::temporary_failure, "message keeps being renamed: " + file.name);
+}
+
+Result<void> MaildirMailbox::sync_touched(bool touched_cur, bool touched_new) const {
+  if (touched_cur) {
+    if (auto synced = sync_directory(dirs_.cur.get(), "cur"); !synced) return synced;
+  }
+  if (touched_new) return sync_directory(dirs_.fresh.get(), "new");
+  return {};
+}
+
+// Stops at the first real error so that as little as possible is removed before the client is
+// told the update failed; what was already unlinked is still made durable.
+Result<void> MaildirMailbox::expunge(std::span<const std::size_t> indices) {
+  for (const std::size_t index : indices) {
+    if (index >= snapshot_.files.size()) return make_error(errc::invalid_input, "no such message");
+  }
+  bool touched_cur = false;
+  bool touched_new = false;
+  Result<void> outcome;
+  for (const std::size_t index : indices) {
+    outcome = remove(snapshot_.files[index], touched_cur, touched_new);
+    if (!outcome) break;
+  }
+  auto synced = sync_touched(touched_cur, touched_new);
+  if (!outcome) return outcome;
+  return synced;
+}
+
+Result<MaildirDirs> prepare_maildir(const std::filesystem::path& path) {
+  if (auto made = make_directories(path); !made) return made.error();
+  auto root = open_directory(path);
+  if (!root) return root.error();
+  auto cur = make_and_open_directory_at(root->get(), "cur");
+  if (!cur) return cur.error();
+  auto fresh = make_and_open_directory_at(root->get(), "new");
+  if (!fresh) return fresh.error();
+  // tmp/ is only written by deliveries, but a Maildir without it is not a Maildir.
+  auto tmp = make_and_open_directory_at(root->get(), "tmp");
+  if (!tmp) return tmp.error();
+  return MaildirDirs{std::move(*root), std::move(*cur), std::move(*fresh)};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Mailbox>> open_maildir(const std::filesystem::path& path,
+                                              MaildirOpenStats& stats) {
+  auto dirs = prepare_maildir(path);
+  if (!dirs) return dirs.error();
+  auto lock = MaildirLock::acquire(dirs->root.get());
+  if (!lock) return lock.error();
+  auto moved = move_new_to_cur(dirs->fresh.get(), dirs->cur.get());
+  if (!moved) return moved.error();
+  stats.moved_from_new = *moved;
+  auto snapshot = scan_cur(dirs->root.get(), dirs->cur.get(), stats);
+  if (!snapshot) return snapshot.error();
+  return std::unique_ptr<Mailbox>(
+      std::make_unique<MaildirMailbox>(std::move(*lock), std::move(*dirs), std::move(*snapshot)));
+}
+
+Result<std::unique_ptr<Mailbox>> open_maildir(const std::filesystem::path& path) {
+  MaildirOpenStats stats;
+  return open_maildir(path, stats);
+}
+
+MaildirStore::MaildirStore(std::string path_template) : path_template_(std::move(path_template)) {}
+
+Result<std::unique_ptr<Mailbox>> MaildirStore::open(const UserContext& user) {
+  auto path = expand_template(path_template_, user);
+  if (!path) return path.error();
+  return open_maildir(*path);
+}
+
+}  // namespace mailport::store
