@@ -25,7 +25,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
-using ::testing::UnorderedElementsAre;
 
 std::vector<std::string> names_in(const fs::path& dir) {
   std::vector<std::string> names;
@@ -269,6 +268,19 @@ TEST_F(MaildirStoreTest, ComputesSizesWithCrlfLineEnds) {
   EXPECT_THAT(sizes_of(*box), ElementsAre(6u, 6u, 9u, 3u, 0u, 6u, 3u, 2u, 6u));
   EXPECT_EQ(stats.sizes_computed, 9u);
   EXPECT_TRUE(stats.cache_written);
+}
+
+TEST_F(MaildirStoreTest, UnreadableMessageIsLeftOutAndLeftAlone) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root reads files without read permission";
+  put("cur", "1.locked:2,", "secret\n");
+  put("cur", "2.open:2,", "fine\n");
+  ASSERT_EQ(::chmod((maildir_ / "cur" / "1.locked:2,").c_str(), 0), 0);
+  MaildirOpenStats stats;
+  auto box = open(stats);
+  ASSERT_TRUE(box);
+  EXPECT_EQ(stats.skipped_unreadable, 1u);
+  EXPECT_THAT(uidls_of(*box), ElementsAre("2.open"));
+  EXPECT_TRUE(fs::exists(maildir_ / "cur" / "1.locked:2,"));
 }
 
 TEST_F(MaildirStoreTest, LargeMessageSizeSpansReadChunks) {
