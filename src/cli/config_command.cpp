@@ -41,8 +41,10 @@ void setup_config_command(CLI::App& app) {
   CLI::App* check = config->add_subcommand(
       "check", "Validate the configuration and print the effective values as TOML");
   auto options = std::make_shared<CheckOptions>();
-  check->add_option("--config", options->config_file,
-                    "TOML configuration file (default: the embedded default)");
+  check
+      ->add_option("--config", options->config_file,
+                   "TOML configuration file (default: the embedded default)")
+      ->type_name("FILE");
   check->callback([options] { run_check(*options); });
 }
 

@@ -174,9 +174,10 @@ class Validator {
     for (std::size_t i = location.find('%'); i != std::string::npos;
          i = location.find('%', i + 2)) {
       const char variable = i + 1 < location.size() ? location[i + 1] : '\0';
+      if (variable == '%') continue;  // a literal '%'
       if (variable != 'u' && variable != 'n' && variable != 'd' && variable != 'h') {
         fail("mail.location",
-             fmt::format("\"{}\": unknown variable %{} (known: %u %n %d %h)", location,
+             fmt::format("\"{}\": unknown variable %{} (known: %u %n %d %h %%)", location,
                          variable == '\0' ? "" : std::string(1, variable)));
       }
       per_user = per_user || variable != 'd';

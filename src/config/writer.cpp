@@ -16,7 +16,9 @@ class TomlWriter {
   void section(std::string_view name) { out_ << '\n' << '[' << name << "]\n"; }
 
   void string(std::string_view key, std::string_view value) {
-    out_ << key << " = " << toml::value<std::string>(mask_secrets(value)) << '\n';
+    // Basic strings only: one quoting style throughout, as in the documentation.
+    const toml::value<std::string> node(mask_secrets(value));
+    out_ << key << " = " << toml::toml_formatter(node, toml::format_flags::none) << '\n';
   }
   void path(std::string_view key, const std::filesystem::path& value, std::string_view unset) {
     if (value.empty()) return comment(key, unset);

@@ -1,0 +1,309 @@
+// load_string/load_file: good snippets and what they set, bad snippets and where the error points.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+
+#include "config/config.hpp"
+#include "test_support.hpp"
+
+namespace mailport::config {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::TempDir;
+using testing::write_file;
+
+constexpr const char* kOrigin = "/etc/mailport/mailport.toml";
+
+struct GoodCase {
+  const char* name;
+  const char* toml;
+  std::function<void(const Config&)> check;
+};
+
+class LoadGood : public ::testing::TestWithParam<GoodCase> {};
+
+TEST_P(LoadGood, AppliesTheFile) {
+  const Config config = load_string(GetParam().toml, kOrigin);
+  EXPECT_EQ(config.source, kOrigin);
+  EXPECT_FALSE(config.embedded_default);
+  GetParam().check(config);
+}
+
+const GoodCase kGoodCases[] = {
+    {"EmptyFileKeepsDefaultsWithoutPaths", "",
+     [](const Config& c) {
+       EXPECT_EQ(c.listen.pop3, (Endpoint{"127.0.0.1", 110}));
+       EXPECT_EQ(c.listen.pop3s, (Endpoint{"127.0.0.1", 995}));
+       EXPECT_EQ(c.listen.pop3_fallback_port, std::nullopt);
+       EXPECT_EQ(c.listen.pop3s_fallback_port, std::nullopt);
+       EXPECT_TRUE(c.tls.cert.empty());
+       EXPECT_TRUE(c.tls.key.empty());
+       EXPECT_TRUE(c.auth.passwd.empty());
+       EXPECT_TRUE(c.mail.location.empty());
+       EXPECT_TRUE(c.data_dir.empty());
+       EXPECT_EQ(c.auth.plaintext_auth, PlaintextAuth::never);
+       EXPECT_EQ(c.session.idle_timeout, 10min);
+       EXPECT_EQ(c.log_level, "info");
+       EXPECT_TRUE(c.lines.empty());
+     }},
+    {"EveryKey",
+     R"(data_dir = "/var/lib/mailport"
+threads = 4
+log_level = "debug"
+[listen]
+pop3 = "[::1]:1110"
+pop3s = "0.0.0.0:995"
+[tls]
+cert = "/etc/mailport/cert.pem"
+key = "/etc/mailport/key.pem"
+min_version = "TLSv1.3"
+ciphers = "ECDHE+AESGCM"
+[auth]
+passwd = "/etc/mailport/passwd"
+plaintext_auth = "loopback"
+apop = true
+failure_delay = "500ms"
+max_attempts = 5
+[mail]
+location = "/srv/mail/%d/%n/Maildir"
+lock_timeout = "1m"
+login_delay = "15m"
+expire = 30
+[session]
+idle_timeout = "1h"
+prelogin_timeout = 30
+max_bad_commands = 4
+greeting = "POP3 here."
+implementation = "mailport 0.1"
+)",
+     [](const Config& c) {
+       EXPECT_EQ(c.data_dir, "/var/lib/mailport");
+       EXPECT_EQ(c.threads, 4u);
+       EXPECT_EQ(c.log_level, "debug");
+       EXPECT_EQ(c.listen.pop3, (Endpoint{"::1", 1110}));
+       EXPECT_EQ(c.listen.pop3s, (Endpoint{"0.0.0.0", 995}));
+       EXPECT_EQ(c.tls.cert, "/etc/mailport/cert.pem");
+       EXPECT_EQ(c.tls.key, "/etc/mailport/key.pem");
+       EXPECT_EQ(c.tls.min_version, "TLSv1.3");
+       EXPECT_EQ(c.tls.ciphers, "ECDHE+AESGCM");
+       EXPECT_EQ(c.auth.passwd, "/etc/mailport/passwd");
+       EXPECT_EQ(c.auth.plaintext_auth, PlaintextAuth::loopback);
+       EXPECT_TRUE(c.auth.apop);
+       EXPECT_EQ(c.auth.failure_delay, 500ms);
+       EXPECT_EQ(c.auth.max_attempts, 5u);
+       EXPECT_EQ(c.mail.location, "/srv/mail/%d/%n/Maildir");
+       EXPECT_EQ(c.mail.lock_timeout, 1min);
+       EXPECT_EQ(c.mail.login_delay, 15min);
+       EXPECT_EQ(c.mail.expire, "30");
+       EXPECT_EQ(c.session.idle_timeout, 1h);
+       EXPECT_EQ(c.session.prelogin_timeout, 30s);
+       EXPECT_EQ(c.session.max_bad_commands, 4u);
+       EXPECT_EQ(c.session.greeting, "POP3 here.");
+       EXPECT_EQ(c.session.implementation, "mailport 0.1");
+       EXPECT_EQ(c.lines.at("threads"), 2u);
+       EXPECT_EQ(c.lines.at("tls.cert"), 8u);
+       EXPECT_EQ(c.lines.at("session.implementation"), 28u);
+     }},
+    {"ListenersOffAndAnyPort", "[listen]\npop3 = \"off\"\npop3s = \"127.0.0.1:0\"\n",
+     [](const Config& c) {
+       EXPECT_EQ(c.listen.pop3, std::nullopt);
+       EXPECT_EQ(c.listen.pop3s, (Endpoint{"127.0.0.1", 0}));
+     }},
+    {"DurationAsIntegerSeconds", "[auth]\nfailure_delay = 3\n[mail]\nlock_timeout = 0\n",
+     [](const Config& c) {
+       EXPECT_EQ(c.auth.failure_delay, 3s);
+       EXPECT_EQ(c.mail.lock_timeout, 0ms);
+     }},
+    {"WholeSecondsFromMilliseconds", "[session]\nprelogin_timeout = \"2000ms\"\n",
+     [](const Config& c) { EXPECT_EQ(c.session.prelogin_timeout, 2s); }},
+    {"ExpireNever", "[mail]\nexpire = \"NEVER\"\n",
+     [](const Config& c) { EXPECT_EQ(c.mail.expire, "NEVER"); }},
+    {"ExpireDaysAsStringIsNormalised", "[mail]\nexpire = \"007\"\n",
+     [](const Config& c) { EXPECT_EQ(c.mail.expire, "7"); }},
+    {"DottedKeysAndInlineTables", "auth.apop = true\nlisten = { pop3 = \"off\" }\n",
+     [](const Config& c) {
+       EXPECT_TRUE(c.auth.apop);
+       EXPECT_EQ(c.listen.pop3, std::nullopt);
+       EXPECT_EQ(c.lines.at("auth.apop"), 1u);
+     }},
+    {"RelativePathsFollowTheFile",
+     "data_dir = \"state\"\n[tls]\ncert = \"tls/cert.pem\"\nkey = \"../private/key.pem\"\n"
+     "[auth]\npasswd = \"./passwd\"\n[mail]\nlocation = \"mail/%u/Maildir\"\n",
+     [](const Config& c) {
+       EXPECT_EQ(c.data_dir, "/etc/mailport/state");
+       EXPECT_EQ(c.tls.cert, "/etc/mailport/tls/cert.pem");
+       EXPECT_EQ(c.tls.key, "/etc/private/key.pem");
+       EXPECT_EQ(c.auth.passwd, "/etc/mailport/passwd");
+       EXPECT_EQ(c.mail.location, "/etc/mailport/mail/%u/Maildir");
+     }},
+    {"HomeRelativeLocationStaysATemplate", "[mail]\nlocation = \"%h/Maildir\"\n",
+     [](const Config& c) { EXPECT_EQ(c.mail.location, "%h/Maildir"); }},
+};
+
+INSTANTIATE_TEST_SUITE_P(Cases, LoadGood, ::testing::ValuesIn(kGoodCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+struct BadCase {
+  const char* name;
+  const char* toml;
+  unsigned line;
+  const char* key;
+  const char* message_part;
+};
+
+class LoadBad : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(LoadBad, PointsAtTheLineAndKey) {
+  const BadCase& c = GetParam();
+  try {
+    load_string(c.toml, kOrigin);
+    FAIL() << "accepted:\n" << c.toml;
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.file(), kOrigin);
+    EXPECT_EQ(e.line(), c.line) << e.what();
+    EXPECT_EQ(e.key(), c.key) << e.what();
+    EXPECT_NE(std::string(e.what()).find(c.message_part), std::string::npos) << e.what();
+  }
+}
+
+const BadCase kBadCases[] = {
+    {"SyntaxError", "threads = 1\nlog_level = = \"info\"\n", 2, "", ""},
+    {"UnterminatedString", "[session]\ngreeting = \"hello\n", 2, "", ""},
+    {"DuplicateKey", "threads = 1\nthreads = 2\n", 2, "", ""},
+    {"UnknownTopLevelKey", "threads = 1\nthread = 2\n", 2, "thread", "unknown key"},
+    {"UnknownNestedKey", "[auth]\napop = true\nmax_attempt = 3\n", 3, "auth.max_attempt",
+     "unknown key (known here: passwd, plaintext_auth"},
+    {"UnknownTable", "[listen]\npop3 = \"off\"\n[smtp]\nport = 25\n", 3, "smtp", "unknown key"},
+    {"UnknownDottedKey", "auth.passwd_file = \"x\"\n", 1, "auth.passwd_file", "unknown key"},
+    {"FirstUnknownInFileOrder", "[mail]\nzz = 1\naa = 2\n", 2, "mail.zz", "unknown key"},
+    {"TableExpected", "threads = 1\nlisten = \"off\"\n", 2, "listen",
+     "expected a table, not a string"},
+    {"ArrayOfTables", "[[listen]]\npop3 = \"off\"\n", 1, "listen",
+     "expected a table, not an array"},
+    {"EndpointNotAString", "[listen]\npop3 = 110\n", 2, "listen.pop3",
+     "expected a string, not an integer"},
+    {"EndpointHostName", "[listen]\npop3 = \"off\"\npop3s = \"localhost:995\"\n", 3, "listen.pop3s",
+     "not a numeric IPv4 address"},
+    {"EndpointPortTooLarge", "[listen]\npop3 = \"127.0.0.1:65536\"\n", 2, "listen.pop3",
+     "not a number from 0 to 65535"},
+    {"EndpointIpv6WithoutBrackets", "[listen]\n\npop3 = \"::1:110\"\n", 3, "listen.pop3",
+     "brackets"},
+    {"NegativeIntegerDuration", "[auth]\nfailure_delay = -1\n", 2, "auth.failure_delay",
+     "must not be negative"},
+    {"NegativeStringDuration", "[auth]\nfailure_delay = \"-2s\"\n", 2, "auth.failure_delay",
+     "must not be negative"},
+    {"DurationWithoutUnit", "[mail]\nlock_timeout = \"5\"\n", 2, "mail.lock_timeout",
+     "not a duration"},
+    {"DurationAsFloat", "[mail]\nlock_timeout = 1.5\n", 2, "mail.lock_timeout",
+     "expected a duration such as \"2s\" or a number of seconds, not a float"},
+    {"DurationTooLong", "[mail]\nlock_timeout = 100000000\n", 2, "mail.lock_timeout",
+     "longer than 365 days"},
+    {"FractionalSeconds", "[session]\nprelogin_timeout = \"1500ms\"\n", 2,
+     "session.prelogin_timeout", "whole number of seconds"},
+    {"UnknownPlaintextPolicy", "[auth]\nplaintext_auth = \"sometimes\"\n", 2, "auth.plaintext_auth",
+     "\"sometimes\" is not one of \"never\", \"loopback\" or \"always\""},
+    {"UnknownLogLevel", "log_level = \"verbose\"\n", 1, "log_level", "is not one of"},
+    {"UnknownTlsVersion", "[tls]\nmin_version = \"TLSv1.1\"\n", 2, "tls.min_version",
+     "is not one of \"TLSv1.2\" or \"TLSv1.3\""},
+    {"NegativeThreads", "threads = -1\n", 1, "threads", "out of range (0 to 1024)"},
+    {"TooManyThreads", "threads = 5000\n", 1, "threads", "out of range"},
+    {"BooleanAsString", "[auth]\napop = \"yes\"\n", 2, "auth.apop",
+     "expected true or false, not a string"},
+    {"GreetingWithLineBreak", "[session]\ngreeting = \"hi\\r\\n+OK fake\"\n", 2, "session.greeting",
+     "printable ASCII"},
+    {"ImplementationTooLong",
+     "[session]\nimplementation = "
+     "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxx\"\n",
+     2, "session.implementation", "too long"},
+    {"ExpireWord", "[mail]\nexpire = \"sometimes\"\n", 2, "mail.expire",
+     "neither \"NEVER\" nor a number of days"},
+    {"ExpireNegative", "[mail]\nexpire = -3\n", 2, "mail.expire", "out of range"},
+    {"EmptyPath", "[tls]\ncert = \"\"\n", 2, "tls.cert", "empty path"},
+    {"NegativeCount", "[session]\nmax_bad_commands = -2\n", 2, "session.max_bad_commands",
+     "out of range"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Cases, LoadBad, ::testing::ValuesIn(kBadCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(LoadError, WhatIsFileLineKeyMessage) {
+  try {
+    load_string("\n[auth]\napop = 1\n", "x.toml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "x.toml:3: auth.apop: expected true or false, not an integer");
+  }
+}
+
+TEST(LoadFile, ResolvesRelativePathsAgainstTheFilesDirectory) {
+  const TempDir dir;
+  write_file(dir / "etc/mailport.toml",
+             "[tls]\ncert = \"cert.pem\"\n[auth]\npasswd = \"../passwd\"\n"
+             "[mail]\nlocation = \"mail/%u\"\n");
+  const Config config = load_file(dir / "etc/mailport.toml");
+  EXPECT_EQ(config.source, (dir / "etc/mailport.toml").string());
+  EXPECT_EQ(config.tls.cert, dir / "etc/cert.pem");
+  EXPECT_EQ(config.auth.passwd, dir / "passwd");
+  EXPECT_EQ(config.mail.location, (dir / "etc/mail/%u").string());
+}
+
+TEST(LoadFile, ErrorsNameTheFileAsGiven) {
+  const TempDir dir;
+  write_file(dir / "bad.toml", "[listen]\npop3 = \"nowhere\"\n");
+  try {
+    load_file(dir / "bad.toml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.file(), (dir / "bad.toml").string());
+    EXPECT_EQ(e.line(), 2u);
+    EXPECT_EQ(e.key(), "listen.pop3");
+  }
+}
+
+TEST(LoadFile, MissingFileIsAConfigErrorWithoutLine) {
+  const TempDir dir;
+  try {
+    load_file(dir / "absent.toml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.line(), 0u);
+    EXPECT_EQ(e.key(), "");
+    EXPECT_EQ(std::string(e.what()),
+              (dir / "absent.toml").string() + ": cannot read: No such file or directory");
+  }
+}
+
+TEST(LoadFile, DirectoryIsRefused) {
+  const TempDir dir;
+  EXPECT_THROW(load_file(dir.path()), ConfigError);
+}
+
+TEST(EmbeddedDefault, IsSelfContainedUnderDataDir) {
+  const Config c = embedded_default("/tmp/mp-home");
+  EXPECT_TRUE(c.embedded_default);
+  EXPECT_EQ(c.data_dir, "/tmp/mp-home");
+  EXPECT_EQ(c.listen.pop3, (Endpoint{"127.0.0.1", 110}));
+  EXPECT_EQ(c.listen.pop3s, (Endpoint{"127.0.0.1", 995}));
+  EXPECT_EQ(c.listen.pop3_fallback_port, 1110);
+  EXPECT_EQ(c.listen.pop3s_fallback_port, 1995);
+  EXPECT_EQ(c.tls.cert, "/tmp/mp-home/tls/cert.pem");
+  EXPECT_EQ(c.tls.key, "/tmp/mp-home/tls/key.pem");
+  EXPECT_EQ(c.auth.passwd, "/tmp/mp-home/passwd");
+  EXPECT_EQ(c.mail.location, "/tmp/mp-home/mail/%u/Maildir");
+  EXPECT_EQ(c.auth.plaintext_auth, PlaintextAuth::never);
+}
+
+TEST(EmbeddedDefault, RelativeDataDirGivesAbsolutePaths) {
+  const Config c = embedded_default("mailport-data");
+  EXPECT_EQ(c.data_dir, "mailport-data");
+  EXPECT_TRUE(c.tls.cert.is_absolute());
+  EXPECT_TRUE(c.mail.location.starts_with('/'));
+  EXPECT_EQ(c.auth.passwd, std::filesystem::current_path() / "mailport-data/passwd");
+}
+
+}  // namespace
+}  // namespace mailport::config
