@@ -38,8 +38,9 @@ struct MaildirOpenStats {
 Result<std::unique_ptr<Mailbox>> open_maildir(const std::filesystem::path& path,
                                               MaildirOpenStats& stats);
 
-// Delivers one message atomically: tmp/ + fsync + rename into new/ + fsync of new/. The name
-// carries ,S=<bytes> and ,W=<CRLF size>. Returns the file name used.
+// Delivers one message atomically: tmp/ + fsync + link into new/ (rename where the filesystem has
+// no hard links) + fsync of new/, creating the Maildir if missing. The name carries ,S=<bytes>
+// and ,W=<CRLF size>. Returns the file name used (in new/).
 Result<std::string> deliver_to_maildir(const std::filesystem::path& path, std::string_view message);
 
 }  // namespace mailport::store
