@@ -15,6 +15,9 @@ inline constexpr std::array<std::string_view, 2> kTlsVersions = {"TLSv1.2", "TLS
 inline constexpr std::array<std::string_view, 3> kPlaintextAuthValues = {"never", "loopback",
                                                                          "always"};
 
+// mail.location may name its backend, as in "maildir:/var/mail/%u".
+inline constexpr std::string_view kMaildirPrefix = "maildir:";
+
 // What a configuration file starts from: the embedded default's listeners and tunables, but no
 // paths (a file must name them) and no fallback ports (a file says exactly where to listen).
 Config file_defaults();

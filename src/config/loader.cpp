@@ -198,11 +198,16 @@ fs::path path_of(const toml::node& node, const fs::path& base_dir) {
   return path.is_absolute() ? path : (base_dir / path).lexically_normal();
 }
 
-// A maildir template is a path too, unless it starts at the user's home directory.
+// A maildir template is a path too, unless it starts at the user's home directory. The store's
+// optional "maildir:" prefix stays in front of the resolved path.
 std::string location_of(const toml::node& node, const fs::path& base_dir) {
   const std::string location = string_of(node);
-  if (location.starts_with("%h")) return location;
-  return path_of(node, base_dir).string();
+  const std::string_view prefix =
+      location.starts_with(detail::kMaildirPrefix) ? detail::kMaildirPrefix : std::string_view();
+  const fs::path path = location.substr(prefix.size());
+  if (path.empty()) throw std::invalid_argument("empty maildir template");
+  if (path.is_absolute() || location.substr(prefix.size()).starts_with("%h")) return location;
+  return std::string(prefix) + (base_dir / path).lexically_normal().string();
 }
 
 std::string response_text_of(const toml::node& node) {

@@ -165,13 +165,20 @@ class Validator {
     }
   }
 
-  void check_location(const std::string& location) const {
+  void check_location(std::string_view location) const {
+    if (location.starts_with(detail::kMaildirPrefix)) {
+      location.remove_prefix(detail::kMaildirPrefix.size());
+    }
     if (!location.starts_with('/') && !location.starts_with("%h")) {
       fail("mail.location",
            fmt::format("\"{}\" must be an absolute path or start with %h", location));
     }
+    check_location_variables(location);
+  }
+
+  void check_location_variables(std::string_view location) const {
     bool per_user = false;
-    for (std::size_t i = location.find('%'); i != std::string::npos;
+    for (std::size_t i = location.find('%'); i != std::string_view::npos;
          i = location.find('%', i + 2)) {
       const char variable = i + 1 < location.size() ? location[i + 1] : '\0';
       if (variable == '%') continue;  // a literal '%'

@@ -138,6 +138,10 @@ implementation = "mailport 0.1"
        EXPECT_EQ(c.auth.passwd, "/etc/mailport/passwd");
        EXPECT_EQ(c.mail.location, "/etc/mailport/mail/%u/Maildir");
      }},
+    {"MaildirPrefixIsKeptInFrontOfTheResolvedPath", "[mail]\nlocation = \"maildir:mail/%u\"\n",
+     [](const Config& c) { EXPECT_EQ(c.mail.location, "maildir:/etc/mailport/mail/%u"); }},
+    {"MaildirPrefixWithHome", "[mail]\nlocation = \"maildir:%h/Maildir\"\n",
+     [](const Config& c) { EXPECT_EQ(c.mail.location, "maildir:%h/Maildir"); }},
     {"HomeRelativeLocationStaysATemplate", "[mail]\nlocation = \"%h/Maildir\"\n",
      [](const Config& c) { EXPECT_EQ(c.mail.location, "%h/Maildir"); }},
 };
@@ -223,6 +227,8 @@ const BadCase kBadCases[] = {
      "neither \"NEVER\" nor a number of days"},
     {"ExpireNegative", "[mail]\nexpire = -3\n", 2, "mail.expire", "out of range"},
     {"EmptyPath", "[tls]\ncert = \"\"\n", 2, "tls.cert", "empty path"},
+    {"EmptyMaildirTemplate", "[mail]\nlocation = \"maildir:\"\n", 2, "mail.location",
+     "empty maildir template"},
     {"NegativeCount", "[session]\nmax_bad_commands = -2\n", 2, "session.max_bad_commands",
      "out of range"},
 };

@@ -219,17 +219,18 @@ TEST_P(ValidateLocation, ChecksTheTemplate) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, ValidateLocation,
-    ::testing::Values(LocationCase{"/srv/mail/%d/%n/Maildir", nullptr},
-                      LocationCase{"/srv/mail/%u", nullptr}, LocationCase{"%h/Maildir", nullptr},
-                      LocationCase{"/srv/100%%/%u", nullptr},
-                      LocationCase{"/srv/100%%", "every user the same maildir"},
-                      LocationCase{"", "not set"},
-                      LocationCase{"mail/%u", "must be an absolute path or start with %h"},
-                      LocationCase{"~/Maildir", "must be an absolute path"},
-                      LocationCase{"/srv/mail", "every user the same maildir"},
-                      LocationCase{"/srv/mail/%d", "every user the same maildir"},
-                      LocationCase{"/srv/%x/%u", "unknown variable %x"},
-                      LocationCase{"/srv/%u/%", "unknown variable %"}));
+    ::testing::Values(
+        LocationCase{"/srv/mail/%d/%n/Maildir", nullptr}, LocationCase{"/srv/mail/%u", nullptr},
+        LocationCase{"%h/Maildir", nullptr}, LocationCase{"/srv/100%%/%u", nullptr},
+        LocationCase{"maildir:/srv/mail/%u", nullptr}, LocationCase{"maildir:%h/Maildir", nullptr},
+        LocationCase{"maildir:mail/%u", "must be an absolute path"},
+        LocationCase{"/srv/100%%", "every user the same maildir"}, LocationCase{"", "not set"},
+        LocationCase{"mail/%u", "must be an absolute path or start with %h"},
+        LocationCase{"~/Maildir", "must be an absolute path"},
+        LocationCase{"/srv/mail", "every user the same maildir"},
+        LocationCase{"/srv/mail/%d", "every user the same maildir"},
+        LocationCase{"/srv/%x/%u", "unknown variable %x"},
+        LocationCase{"/srv/%u/%", "unknown variable %"}));
 
 TEST_F(Validate, CountsMustBePositive) {
   Config config = load();
