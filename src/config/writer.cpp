@@ -36,7 +36,12 @@ class TomlWriter {
   void comment(std::string_view key, std::string_view why) {
     out_ << "# " << key << ": " << why << '\n';
   }
-  void note(std::string_view text) { out_ << "# " << text << '\n'; }
+  // A comment ends at a line break, so one inside `text` (a strange file name) is neutralised.
+  void note(std::string_view text) {
+    out_ << "# ";
+    for (char c : text) out_ << (c == '\n' || c == '\r' ? ' ' : c);
+    out_ << '\n';
+  }
 
   std::string text() const { return out_.str(); }
 

@@ -121,5 +121,10 @@ TEST(ToToml, MasksSecretsInEveryStringValue) {
   EXPECT_NE(text.find("ciphers = \"ldap://reader:****@10.0.0.1\""), std::string::npos) << text;
 }
 
+TEST(ToToml, SourceWithLineBreakStaysAComment) {
+  const Config config = load_string("", "/tmp/odd\nthreads = 9.toml");
+  EXPECT_EQ(load_string(to_toml(config), "/copy.toml").threads, 0u);
+}
+
 }  // namespace
 }  // namespace mailport::config
