@@ -76,7 +76,7 @@ struct MailSettings {
 struct SessionSettings {
   std::chrono::seconds idle_timeout{600};  // authenticated; RFC 1939 requires >= 10 min
   std::chrono::seconds prelogin_timeout{60};
-  unsigned max_bad_commands = 10;
+  unsigned max_bad_commands = 20;
   std::string greeting = "mailport ready.";
   std::optional<std::string> implementation;  // CAPA IMPLEMENTATION; leaks the version
 

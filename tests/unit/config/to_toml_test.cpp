@@ -98,7 +98,7 @@ TEST(ToToml, WritesEveryKeyInTheDocumentedSyntax) {
         "ciphers = \"\"\n", "\n[auth]\n", "plaintext_auth = \"never\"\n", "apop = false\n",
         "failure_delay = \"500ms\"\n", "max_attempts = 3\n", "\n[mail]\nlocation = \"/srv/%u\"\n",
         "lock_timeout = \"5s\"\n", "\n[session]\nidle_timeout = \"10m\"\n",
-        "prelogin_timeout = \"1m\"\n", "max_bad_commands = 10\n",
+        "prelogin_timeout = \"1m\"\n", "max_bad_commands = 20\n",
         "greeting = \"mailport ready.\"\n"}) {
     EXPECT_NE(text.find(line), std::string::npos) << "missing " << line << " in\n" << text;
   }
