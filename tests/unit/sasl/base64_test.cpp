@@ -46,5 +46,13 @@ TEST(Base64, StrictDecoding) {
   EXPECT_FALSE(decode_base64("Zm9v\0"s));
 }
 
+TEST(Base64, OctetsOutsideAsciiAreNotDigits) {
+  for (int byte = 0x80; byte <= 0xFF; ++byte) {
+    const std::string text = std::string(1, static_cast<char>(byte)) + "iAi";
+    EXPECT_FALSE(decode_base64(text)) << byte;
+  }
+  EXPECT_FALSE(decode_base64("Zm9v\x80\x80==="));
+}
+
 }  // namespace
 }  // namespace mailport::sasl
