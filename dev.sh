@@ -11,7 +11,7 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config git
   libasio-dev libssl-dev openssl libtomlplusplus-dev libfmt-dev libspdlog-dev libcli11-dev
   libsodium-dev libargon2-dev libcrypt-dev libgsasl-dev
-  libgtest-dev libgmock-dev python3 python3-pytest curl
+  libgtest-dev libgmock-dev python3 python3-pytest curl dovecot-pop3d
 )
 
 as_root() {

@@ -9,5 +9,8 @@ void setup_serve_command(CLI::App& app);   // serve_command.cpp
 void setup_user_command(CLI::App& app);    // user_command.cpp: user add|passwd|del|list
 void setup_hash_command(CLI::App& app);    // hash_command.cpp
 void setup_config_command(CLI::App& app);  // config_command.cpp: config check
+void setup_deliver_command(CLI::App& app);  // deliver_command.cpp: local delivery agent
+void setup_fetch_command(CLI::App& app);    // fetch_command.cpp: download a maildrop safely
+void setup_check_command(CLI::App& app);    // check_command.cpp: audit a server's 110/995
 
 }  // namespace mailport::cli

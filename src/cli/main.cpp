@@ -10,6 +10,9 @@ int main(int argc, char** argv) {
   mailport::cli::setup_user_command(app);
   mailport::cli::setup_hash_command(app);
   mailport::cli::setup_config_command(app);
+  mailport::cli::setup_deliver_command(app);
+  mailport::cli::setup_fetch_command(app);
+  mailport::cli::setup_check_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

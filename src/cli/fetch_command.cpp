@@ -1,0 +1,8 @@
+#include "cli/commands.hpp"
+
+namespace mailport::cli {
+
+// Registered by the module that implements the subcommand.
+void setup_fetch_command(CLI::App& app) { (void)app; }
+
+}  // namespace mailport::cli
