@@ -40,9 +40,13 @@ build() {
 run_tests() {
   echo "==> unit tests (ctest)"
   ctest --test-dir "$BUILD_DIR" -j2 --output-on-failure
-  echo "==> integration tests (pytest)"
+  echo "==> integration tests (pytest: real clients and servers on loopback)"
+  local suites=()
+  for suite in integration interop differential e2e; do
+    [ -d "tests/$suite" ] && suites+=("tests/$suite")
+  done
   MAILPORT_BIN="$PWD/$BUILD_DIR/src/cli/mailport" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-    tests/integration
+    "${suites[@]}"
 }
 
 command=${1:-}

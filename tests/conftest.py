@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 BIN = os.environ.get("MAILPORT_BIN") or str(ROOT / "build" / "src" / "cli" / "mailport")
 START_TIMEOUT = 15.0
 
