@@ -31,6 +31,25 @@ std::chrono::milliseconds parse_duration(std::string_view text);
 // The largest unit that represents `value` exactly, so parse_duration(format_duration(d)) == d.
 std::string format_duration(std::chrono::milliseconds value);
 
+// A size in bytes: "1048576", "512K", "50M" or "1G" (binary multiples). Throws
+// std::invalid_argument.
+std::uint64_t parse_size(std::string_view text);
+// The largest unit that represents `bytes` exactly, so parse_size(format_size(n)) == n.
+std::string format_size(std::uint64_t bytes);
+
+// Where the LMTP listener accepts connections: a Unix socket or a TCP endpoint.
+struct LmtpAddress {
+  std::filesystem::path unix_path;  // set for "unix:PATH"
+  std::optional<Endpoint> tcp;      // set for "ADDR:PORT" / "[v6]:PORT"
+
+  bool operator==(const LmtpAddress&) const = default;
+};
+
+// "unix:/ABSOLUTE/PATH", "ADDR:PORT", "[v6]:PORT" or "off" (-> nullopt). Throws
+// std::invalid_argument.
+std::optional<LmtpAddress> parse_lmtp_address(std::string_view text);
+std::string format_lmtp_address(const LmtpAddress& address);
+
 enum class PlaintextAuth { never, loopback, always };
 std::optional<PlaintextAuth> parse_plaintext_auth(std::string_view text);
 std::string_view to_string(PlaintextAuth value);
@@ -65,12 +84,26 @@ struct AuthSettings {
 };
 
 struct MailSettings {
-  std::string location;  // template: maildir path with %u %n %d %h
+  std::string location;  // template with %u %n %d %h; "maildir:" or "mbox:" picks the backend
   std::chrono::milliseconds lock_timeout{5000};
   std::optional<std::chrono::seconds> login_delay;  // announced in CAPA and enforced
   std::optional<std::string> expire;                // CAPA EXPIRE: "NEVER" or a number of days
 
   bool operator==(const MailSettings&) const = default;
+};
+
+// Mail in over LMTP (RFC 2033) from the local MTA. LMTP has no authentication, so TCP listeners
+// must be on a loopback address; a Unix socket's access is governed by socket_mode and the
+// permissions of its directory.
+struct LmtpSettings {
+  std::vector<LmtpAddress> listen;                       // empty = no LMTP listener
+  std::uint64_t max_message_size = 50ull * 1024 * 1024;  // SIZE; also `deliver`'s input limit
+  unsigned socket_mode = 0666;                           // permissions of Unix sockets
+  unsigned max_recipients = 1000;                        // RCPT TO per transaction
+  // Cut from the local part before the user lookup ("+" makes alice+lists@ alice@); empty = off.
+  std::string recipient_delimiter;
+
+  bool operator==(const LmtpSettings&) const = default;
 };
 
 struct SessionSettings {
@@ -92,6 +125,7 @@ struct Config {
   AuthSettings auth;
   MailSettings mail;
   SessionSettings session;
+  LmtpSettings lmtp;
   unsigned threads = 0;  // I/O threads; 0 = one per core
   std::string log_level = "info";
   // Dotted key ("auth.passwd") -> line in `source` it was read from, so validate() can point at
@@ -127,6 +161,11 @@ Config load_string(std::string_view toml, std::string_view origin);
 // Checks cross-field rules and the files the config names (readable cert/key, matching pair,
 // readable passwd file, a usable mail template). Throws ConfigError.
 void validate(const Config& config);
+
+// The subset of validate() that `mailport deliver` needs: the passwd file, the mail location and
+// the LMTP limits (which bound its input). Listeners and TLS are not looked at. Throws
+// ConfigError.
+void validate_delivery(const Config& config);
 
 // The effective configuration as TOML, secrets hidden, for `mailport config check`.
 std::string to_toml(const Config& config);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -15,8 +16,22 @@ inline constexpr std::array<std::string_view, 2> kTlsVersions = {"TLSv1.2", "TLS
 inline constexpr std::array<std::string_view, 3> kPlaintextAuthValues = {"never", "loopback",
                                                                          "always"};
 
-// mail.location may name its backend, as in "maildir:/var/mail/%u".
+// mail.location may name its backend, as in "maildir:/var/mail/%u" or "mbox:/var/mail/%u".
 inline constexpr std::string_view kMaildirPrefix = "maildir:";
+inline constexpr std::string_view kMboxPrefix = "mbox:";
+
+// The backend prefix of a mail location ("maildir:", "mbox:") or an empty view.
+inline std::string_view location_prefix(std::string_view location) {
+  if (location.starts_with(kMaildirPrefix)) return kMaildirPrefix;
+  if (location.starts_with(kMboxPrefix)) return kMboxPrefix;
+  return {};
+}
+
+// Bounds of lmtp.max_message_size: the message is held in memory while it is delivered.
+inline constexpr std::uint64_t kMinMessageSize = 1024;
+inline constexpr std::uint64_t kMaxMessageSize = 1024ull * 1024 * 1024;
+inline constexpr unsigned kMaxSocketMode = 0777;
+inline constexpr std::string_view kUnixPrefix = "unix:";
 
 // What a configuration file starts from: the embedded default's listeners and tunables, but no
 // paths (a file must name them) and no fallback ports (a file says exactly where to listen).

@@ -198,14 +198,16 @@ fs::path path_of(const toml::node& node, const fs::path& base_dir) {
   return path.is_absolute() ? path : (base_dir / path).lexically_normal();
 }
 
-// A maildir template is a path too, unless it starts at the user's home directory. The store's
-// optional "maildir:" prefix stays in front of the resolved path.
+// A mail template is a path too, unless it starts at the user's home directory. The backend
+// prefix ("maildir:", "mbox:") stays in front of the resolved path.
 std::string location_of(const toml::node& node, const fs::path& base_dir) {
   const std::string location = string_of(node);
-  const std::string_view prefix =
-      location.starts_with(detail::kMaildirPrefix) ? detail::kMaildirPrefix : std::string_view();
+  const std::string_view prefix = detail::location_prefix(location);
   const fs::path path = location.substr(prefix.size());
-  if (path.empty()) throw std::invalid_argument("empty maildir template");
+  if (path.empty()) {
+    throw std::invalid_argument(prefix == detail::kMboxPrefix ? "empty mbox template"
+                                                              : "empty maildir template");
+  }
   if (path.is_absolute() || location.substr(prefix.size()).starts_with("%h")) return location;
   return std::string(prefix) + (base_dir / path).lexically_normal().string();
 }
@@ -222,6 +224,58 @@ std::string expire_of(const toml::node& node) {
   std::string text = string_of(node);
   detail::check_expire(text);
   return text == "NEVER" ? text : std::to_string(std::stoul(text));
+}
+
+// A relative Unix socket path follows the file like every other path.
+LmtpAddress lmtp_address_of(std::string text, const fs::path& base_dir) {
+  const std::string_view prefix = detail::kUnixPrefix;
+  if (text.starts_with(prefix) && text.size() > prefix.size() && text[prefix.size()] != '/') {
+    text =
+        std::string(prefix) + (base_dir / text.substr(prefix.size())).lexically_normal().string();
+  }
+  std::optional<LmtpAddress> address = parse_lmtp_address(text);
+  if (!address) throw std::invalid_argument("\"off\" cannot be one of several addresses");
+  return *address;
+}
+
+// One address, "off", or an array of addresses (a Unix socket and a TCP port at once).
+std::vector<LmtpAddress> lmtp_addresses_of(const toml::node& node, const fs::path& base_dir) {
+  std::vector<LmtpAddress> addresses;
+  if (const auto* text = node.as_string()) {
+    if (text->get() == "off") return addresses;
+    addresses.push_back(lmtp_address_of(text->get(), base_dir));
+    return addresses;
+  }
+  const auto* array = node.as_array();
+  if (array == nullptr) wrong_type(node, "a string or an array of strings");
+  for (const toml::node& element : *array) {
+    LmtpAddress address = lmtp_address_of(string_of(element), base_dir);
+    if (std::find(addresses.begin(), addresses.end(), address) != addresses.end()) {
+      throw std::invalid_argument(
+          fmt::format("\"{}\" is listed twice", format_lmtp_address(address)));
+    }
+    addresses.push_back(std::move(address));
+  }
+  return addresses;
+}
+
+std::uint64_t size_of(const toml::node& node) {
+  if (const auto* text = node.as_string()) return parse_size(text->get());
+  const auto* number = node.as_integer();
+  if (number == nullptr) wrong_type(node, "a size such as \"50M\" or a number of bytes");
+  if (number->get() < 0) throw std::invalid_argument("a size must not be negative");
+  return static_cast<std::uint64_t>(number->get());
+}
+
+// TOML writes octal integers as 0o660; a decimal 660 is almost certainly a mistake.
+unsigned mode_of(const toml::node& node) {
+  const auto* value = node.as_integer();
+  if (value == nullptr) wrong_type(node, "an octal integer such as 0o660");
+  if (value->get() < 0 || value->get() > detail::kMaxSocketMode) {
+    throw std::invalid_argument(fmt::format(
+        "{} is not a file mode; write it in octal, 0o000 to 0o777 (e.g. 0o660)", value->get()));
+  }
+  return static_cast<unsigned>(value->get());
 }
 
 void read_root(Section& root, Config& config) {
@@ -274,6 +328,17 @@ void read_session(Section& section, SessionSettings& session) {
   read(section, "implementation", session.implementation, response_text_of);
 }
 
+void read_lmtp(Section& section, LmtpSettings& lmtp) {
+  const fs::path& base = section.origin().base_dir;
+  read(section, "listen", lmtp.listen,
+       [&](const toml::node& n) { return lmtp_addresses_of(n, base); });
+  read(section, "max_message_size", lmtp.max_message_size, size_of);
+  read(section, "socket_mode", lmtp.socket_mode, mode_of);
+  read(section, "max_recipients", lmtp.max_recipients,
+       [](const toml::node& n) { return count_of(n); });
+  read(section, "recipient_delimiter", lmtp.recipient_delimiter, string_of);
+}
+
 fs::path base_dir_of(std::string_view origin) {
   const fs::path parent = fs::path(origin).parent_path();
   return parent.empty() ? fs::current_path() : fs::absolute(parent).lexically_normal();
@@ -319,6 +384,7 @@ Config load_string(std::string_view toml, std::string_view origin) {
   read_section(root, "auth", [&](Section& s) { read_auth(s, config.auth); });
   read_section(root, "mail", [&](Section& s) { read_mail(s, config.mail); });
   read_section(root, "session", [&](Section& s) { read_session(s, config.session); });
+  read_section(root, "lmtp", [&](Section& s) { read_lmtp(s, config.lmtp); });
   root.reject_unknown();
   return config;
 }

@@ -1,5 +1,6 @@
 // Rules that span several keys or look at the files a configuration names. Runs after the
 // command line has overridden the file, so it is also where required keys are enforced.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <openssl/err.h>
@@ -8,6 +9,7 @@
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -42,6 +44,14 @@ class Validator {
     check_passwd();
     check_mail();
     check_session();
+    check_lmtp();
+    check_general();
+  }
+
+  void run_delivery() {
+    check_passwd();
+    check_mail();
+    check_lmtp_limits();
     check_general();
   }
 
@@ -154,7 +164,7 @@ class Validator {
 
   void check_mail() const {
     const MailSettings& mail = config_.mail;
-    if (mail.location.empty()) fail("mail.location", "not set; name the maildir template");
+    if (mail.location.empty()) fail("mail.location", "not set; name the mail location template");
     check_location(mail.location);
     if (mail.expire) {
       try {
@@ -166,9 +176,7 @@ class Validator {
   }
 
   void check_location(std::string_view location) const {
-    if (location.starts_with(detail::kMaildirPrefix)) {
-      location.remove_prefix(detail::kMaildirPrefix.size());
-    }
+    location.remove_prefix(detail::location_prefix(location).size());
     if (!location.starts_with('/') && !location.starts_with("%h")) {
       fail("mail.location",
            fmt::format("\"{}\" must be an absolute path or start with %h", location));
@@ -210,6 +218,59 @@ class Validator {
     if (session.implementation) check_text("session.implementation", *session.implementation);
   }
 
+  void check_lmtp() const {
+    const ListenerSettings& listen = config_.listen;
+    for (const LmtpAddress& address : config_.lmtp.listen) {
+      if (!address.tcp) continue;
+      const std::string text = format_lmtp_address(address);
+      if (!is_loopback(address.tcp->address)) {
+        fail("lmtp.listen",
+             fmt::format("\"{}\" is not a loopback address; LMTP has no authentication, so "
+                         "listen on 127.0.0.1, [::1] or a Unix socket",
+                         text));
+      }
+      if (address.tcp->port != 0 && (address.tcp == listen.pop3 || address.tcp == listen.pop3s)) {
+        fail("lmtp.listen", fmt::format("\"{}\" is already a POP3 listener", text));
+      }
+    }
+    check_lmtp_limits();
+  }
+
+  void check_lmtp_limits() const {
+    const LmtpSettings& lmtp = config_.lmtp;
+    if (lmtp.max_message_size < detail::kMinMessageSize ||
+        lmtp.max_message_size > detail::kMaxMessageSize) {
+      fail("lmtp.max_message_size",
+           fmt::format("{} is out of range ({} to {}); messages are held in memory while they "
+                       "are delivered",
+                       format_size(lmtp.max_message_size), format_size(detail::kMinMessageSize),
+                       format_size(detail::kMaxMessageSize)));
+    }
+    if (lmtp.socket_mode > detail::kMaxSocketMode) {
+      fail("lmtp.socket_mode", fmt::format("0o{:o} is not a file mode", lmtp.socket_mode));
+    }
+    if (lmtp.max_recipients == 0) fail("lmtp.max_recipients", "must be at least 1");
+    for (char c : lmtp.recipient_delimiter) {
+      const bool allowed = c > 0x20 && c < 0x7f && c != '@' && c != '"' && c != '\\' &&
+                           !std::isalnum(static_cast<unsigned char>(c));
+      if (!allowed) {
+        fail("lmtp.recipient_delimiter",
+             fmt::format("\"{}\": use punctuation characters such as \"+\" or \"-\" (not '@', "
+                         "letters, digits, quotes or spaces)",
+                         lmtp.recipient_delimiter));
+      }
+    }
+  }
+
+  static bool is_loopback(const std::string& address) {
+    in_addr v4{};
+    if (::inet_pton(AF_INET, address.c_str(), &v4) == 1) {
+      return (ntohl(v4.s_addr) >> 24) == 127;
+    }
+    in6_addr v6{};
+    return ::inet_pton(AF_INET6, address.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+  }
+
   void check_text(std::string_view key, std::string_view text) const {
     try {
       detail::check_response_text(text);
@@ -232,6 +293,10 @@ class Validator {
 
 void validate(const Config& config) {
   Validator(config).run();
+}
+
+void validate_delivery(const Config& config) {
+  Validator(config).run_delivery();
 }
 
 }  // namespace mailport::config

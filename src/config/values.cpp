@@ -1,4 +1,5 @@
-// Parsing and formatting of the value syntaxes a configuration uses: endpoints and durations.
+// Parsing and formatting of the value syntaxes a configuration uses: endpoints, LMTP addresses,
+// durations and sizes.
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
@@ -9,6 +10,7 @@
 #include <stdexcept>
 
 #include "config/config.hpp"
+#include "config/detail.hpp"
 
 namespace mailport::config {
 namespace {
@@ -28,6 +30,17 @@ constexpr std::array<DurationUnit, 4> kUnits = {{
     {"m", std::chrono::minutes(1)},
     {"s", std::chrono::seconds(1)},
     {"ms", milliseconds(1)},
+}};
+
+struct SizeUnit {
+  char suffix;
+  std::uint64_t length;
+};
+// Largest first, which is the order format_size needs.
+constexpr std::array<SizeUnit, 3> kSizeUnits = {{
+    {'G', std::uint64_t{1} << 30},
+    {'M', std::uint64_t{1} << 20},
+    {'K', std::uint64_t{1} << 10},
 }};
 
 bool all_digits(std::string_view text) {
@@ -97,6 +110,61 @@ std::string format_endpoint(const std::optional<Endpoint>& endpoint) {
     return fmt::format("[{}]:{}", endpoint->address, endpoint->port);
   }
   return fmt::format("{}:{}", endpoint->address, endpoint->port);
+}
+
+std::optional<LmtpAddress> parse_lmtp_address(std::string_view text) {
+  if (!text.starts_with(detail::kUnixPrefix)) {
+    std::optional<Endpoint> tcp = parse_endpoint(text);
+    if (!tcp) return std::nullopt;
+    return LmtpAddress{{}, std::move(tcp)};
+  }
+  const std::string_view path = text.substr(detail::kUnixPrefix.size());
+  if (path.empty() || path.front() != '/') {
+    throw std::invalid_argument(fmt::format(
+        "\"{}\": a Unix socket needs an absolute path, e.g. \"unix:/run/mailport/lmtp\"", text));
+  }
+  // sockaddr_un holds at most 107 octets plus the terminating NUL.
+  if (path.size() > 107 || path.find('\0') != std::string_view::npos) {
+    throw std::invalid_argument(
+        fmt::format("\"{}\": a Unix socket path must be at most 107 octets", text));
+  }
+  return LmtpAddress{std::filesystem::path(path).lexically_normal(), std::nullopt};
+}
+
+std::string format_lmtp_address(const LmtpAddress& address) {
+  if (address.tcp) return format_endpoint(address.tcp);
+  return std::string(detail::kUnixPrefix) + address.unix_path.string();
+}
+
+std::uint64_t parse_size(std::string_view text) {
+  std::uint64_t multiplier = 1;
+  std::string_view number = text;
+  for (const SizeUnit& unit : kSizeUnits) {
+    if (!text.empty() && text.back() == unit.suffix) {
+      multiplier = unit.length;
+      number.remove_suffix(1);
+    }
+  }
+  std::uint64_t count = 0;
+  const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), count);
+  if (!all_digits(number) || end != number.data() + number.size()) {
+    throw std::invalid_argument(fmt::format(
+        "\"{}\" is not a size; write a number of bytes, optionally with K, M or G (\"50M\")",
+        text));
+  }
+  if (ec != std::errc() || count > std::numeric_limits<std::uint64_t>::max() / multiplier) {
+    throw std::invalid_argument(fmt::format("\"{}\": too large", text));
+  }
+  return count * multiplier;
+}
+
+std::string format_size(std::uint64_t bytes) {
+  for (const SizeUnit& unit : kSizeUnits) {
+    if (bytes != 0 && bytes % unit.length == 0) {
+      return fmt::format("{}{}", bytes / unit.length, unit.suffix);
+    }
+  }
+  return std::to_string(bytes);
 }
 
 milliseconds parse_duration(std::string_view text) {

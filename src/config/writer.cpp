@@ -4,6 +4,7 @@
 #include <toml++/toml.h>
 
 #include <sstream>
+#include <vector>
 
 #include "config/config.hpp"
 #include "config/detail.hpp"
@@ -24,11 +25,19 @@ class TomlWriter {
     if (value.empty()) return comment(key, unset);
     string(key, value.string());
   }
+  void octal(std::string_view key, unsigned value) {
+    out_ << key << " = 0o" << fmt::format("{:o}", value) << '\n';
+  }
   void integer(std::string_view key, std::int64_t value) {
     out_ << key << " = " << toml::value<std::int64_t>(value) << '\n';
   }
   void boolean(std::string_view key, bool value) {
     out_ << key << " = " << (value ? "true" : "false") << '\n';
+  }
+  void strings(std::string_view key, const std::vector<std::string>& values) {
+    toml::array array;
+    for (const auto& value : values) array.push_back(mask_secrets(value));
+    out_ << key << " = " << toml::toml_formatter(array, toml::format_flags::none) << '\n';
   }
   void duration(std::string_view key, std::chrono::milliseconds value) {
     string(key, format_duration(value));
@@ -131,6 +140,22 @@ void write_session(TomlWriter& out, const SessionSettings& session) {
   }
 }
 
+void write_lmtp(TomlWriter& out, const LmtpSettings& lmtp) {
+  out.section("lmtp");
+  if (lmtp.listen.empty()) {
+    out.string("listen", "off");
+  } else {
+    std::vector<std::string> addresses;
+    for (const LmtpAddress& address : lmtp.listen)
+      addresses.push_back(format_lmtp_address(address));
+    out.strings("listen", addresses);
+  }
+  out.string("max_message_size", format_size(lmtp.max_message_size));
+  out.octal("socket_mode", lmtp.socket_mode);
+  out.integer("max_recipients", lmtp.max_recipients);
+  out.string("recipient_delimiter", lmtp.recipient_delimiter);
+}
+
 }  // namespace
 
 std::string to_toml(const Config& config) {
@@ -141,6 +166,7 @@ std::string to_toml(const Config& config) {
   write_auth(out, config.auth);
   write_mail(out, config.mail);
   write_session(out, config.session);
+  write_lmtp(out, config.lmtp);
   return out.text();
 }
 

@@ -20,6 +20,7 @@ void expect_same_values(const Config& a, const Config& b) {
   EXPECT_EQ(a.auth, b.auth);
   EXPECT_EQ(a.mail, b.mail);
   EXPECT_EQ(a.session, b.session);
+  EXPECT_EQ(a.lmtp, b.lmtp);
 }
 
 std::string after_first_line(const std::string& text) {
