@@ -180,9 +180,15 @@ class Server:
     def pop3s_port(self):
         return self.ports["pop3s"]
 
-    def raw(self, tls=False):
+    def raw(self, tls=False, source=None):
         return RawClient.connect(self.pop3s_port if tls else self.pop3_port,
-                                 self.pki.client_context() if tls else None)
+                                 self.pki.client_context() if tls else None, source=source)
+
+    def write_config(self, text):
+        """A TOML file for settings without a flag; pass it as args=["--config", path]."""
+        path = self.tmp / "mailport.toml"
+        path.write_text(text)
+        return path
 
 
 class RawClient:
@@ -193,8 +199,11 @@ class RawClient:
         self.buf = b""
 
     @classmethod
-    def connect(cls, port, context=None, host="127.0.0.1"):
-        sock = socket.create_connection((host, port), timeout=10)
+    def connect(cls, port, context=None, host="127.0.0.1", source=None):
+        """source: a loopback address to connect from (e.g. "127.0.0.2"), to act as another
+        client address."""
+        sock = socket.create_connection((host, port), timeout=10,
+                                        source_address=(source, 0) if source else None)
         if context is not None:
             sock = context.wrap_socket(sock, server_hostname="localhost")
         return cls(sock)

@@ -230,6 +230,12 @@ Result<void> add_user(const std::filesystem::path& path, const UserRecord& user)
 
 Result<void> set_password(const std::filesystem::path& path, std::string_view user,
                           std::string_view password_hash) {
+  return replace_password(path, user, std::nullopt, password_hash);
+}
+
+Result<void> replace_password(const std::filesystem::path& path, std::string_view user,
+                              std::optional<std::string_view> expected_hash,
+                              std::string_view password_hash) {
   UserRecord probe;
   probe.name = user;
   probe.password = password_hash;
@@ -244,6 +250,12 @@ Result<void> set_password(const std::filesystem::path& path, std::string_view us
         const auto logical = detail::logical_line(line);
         const auto password_start = logical.find(':') + 1;
         const auto password_end = logical.find(':', password_start);
+        if (expected_hash && logical.substr(password_start, password_end - password_start) !=
+                                 *expected_hash) {
+          return make_error(errc::temporary_failure,
+                            "the password of '" + std::string(user) + "' changed meanwhile in " +
+                                target.string());
+        }
         const auto rest = password_end == std::string_view::npos ? std::string_view()
                                                                  : logical.substr(password_end);
         line = std::string(user) + ":" + std::string(password_hash) + std::string(rest) +

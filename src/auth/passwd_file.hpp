@@ -80,6 +80,11 @@ class PasswdFileDb final : public PassDb {
 Result<void> add_user(const std::filesystem::path& path, const UserRecord& user);
 Result<void> set_password(const std::filesystem::path& path, std::string_view user,
                           std::string_view password_hash);
+// Like set_password, but only if the stored hash is still `expected_hash` (compare-and-swap), so
+// an automatic upgrade never overwrites a password an admin changed in the meantime.
+Result<void> replace_password(const std::filesystem::path& path, std::string_view user,
+                              std::optional<std::string_view> expected_hash,
+                              std::string_view password_hash);
 Result<void> delete_user(const std::filesystem::path& path, std::string_view user);
 
 }  // namespace mailport::auth

@@ -1,7 +1,9 @@
 #include "config/config.hpp"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include <charconv>
 #include <stdexcept>
 #include <utility>
 
@@ -97,6 +99,27 @@ void check_expire(std::string_view text) {
   if (!digits) {
     throw std::invalid_argument(
         fmt::format("\"{}\" is neither \"NEVER\" nor a number of days", text));
+  }
+}
+
+void check_cidr(std::string_view text) {
+  const auto slash = text.find('/');
+  const std::string address(text.substr(0, slash));
+  unsigned char buffer[16];
+  const bool v4 = ::inet_pton(AF_INET, address.c_str(), buffer) == 1;
+  const bool v6 = !v4 && ::inet_pton(AF_INET6, address.c_str(), buffer) == 1;
+  if (!v4 && !v6) {
+    throw std::invalid_argument(fmt::format("\"{}\" is not a numeric IP address", address));
+  }
+  if (slash == std::string_view::npos) return;
+  const std::string_view digits = text.substr(slash + 1);
+  const unsigned max_prefix = v4 ? 32 : 128;
+  unsigned prefix = 0;
+  auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
+  if (digits.empty() || error != std::errc() || end != digits.data() + digits.size() ||
+      prefix > max_prefix) {
+    throw std::invalid_argument(
+        fmt::format("bad prefix length \"{}\" (0 to {})", digits, max_prefix));
   }
 }
 

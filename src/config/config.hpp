@@ -79,8 +79,23 @@ struct AuthSettings {
   bool apop = false;
   std::chrono::milliseconds failure_delay{2000};  // before answering a failed login
   unsigned max_attempts = 3;                      // failed logins per connection, then close
+  // The delay doubles with each failure from the same address, up to this.
+  std::chrono::milliseconds max_failure_delay{15000};
+  unsigned ban_after_failures = 50;  // failures from one address within failure_window; 0 = never
+  std::chrono::seconds failure_window{600};
+  std::chrono::seconds ban_duration{600};
+  // CIDRs exempt from the plaintext policy, penalties, bans and per-address caps.
+  std::vector<std::string> trusted_networks;
+  bool rehash = false;  // upgrade weaker stored hashes to ARGON2ID at login
 
   bool operator==(const AuthSettings&) const = default;
+};
+
+struct LimitsSettings {
+  unsigned max_connections = 10000;      // open connections, whole server
+  unsigned max_connections_per_ip = 50;  // per client address (IPv6: per /64)
+
+  bool operator==(const LimitsSettings&) const = default;
 };
 
 struct MailSettings {
@@ -126,6 +141,7 @@ struct Config {
   MailSettings mail;
   SessionSettings session;
   LmtpSettings lmtp;
+  LimitsSettings limits;
   unsigned threads = 0;  // I/O threads; 0 = one per core
   std::string log_level = "info";
   // Dotted key ("auth.passwd") -> line in `source` it was read from, so validate() can point at

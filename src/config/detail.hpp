@@ -67,4 +67,8 @@ void check_response_text(std::string_view text);
 // std::invalid_argument.
 void check_expire(std::string_view text);
 
+// "ADDR" or "ADDR/PREFIX" with a numeric IPv4 or IPv6 address and a prefix within its size.
+// Throws std::invalid_argument.
+void check_cidr(std::string_view text);
+
 }  // namespace mailport::config::detail

@@ -226,6 +226,22 @@ std::string expire_of(const toml::node& node) {
   return text == "NEVER" ? text : std::to_string(std::stoul(text));
 }
 
+// ["10.0.0.0/8", "::1"]: each entry a numeric address with an optional prefix length.
+std::vector<std::string> cidr_list_of(const toml::node& node) {
+  const toml::array* array = node.as_array();
+  if (array == nullptr) {
+    throw std::invalid_argument(
+        fmt::format("expected an array of strings, not {}", type_name(node)));
+  }
+  std::vector<std::string> cidrs;
+  for (const toml::node& element : *array) {
+    std::string text = string_of(element);
+    detail::check_cidr(text);
+    cidrs.push_back(std::move(text));
+  }
+  return cidrs;
+}
+
 // A relative Unix socket path follows the file like every other path.
 LmtpAddress lmtp_address_of(std::string text, const fs::path& base_dir) {
   const std::string_view prefix = detail::kUnixPrefix;
@@ -308,6 +324,20 @@ void read_auth(Section& section, AuthSettings& auth) {
   read(section, "apop", auth.apop, bool_of);
   read(section, "failure_delay", auth.failure_delay, duration_of);
   read(section, "max_attempts", auth.max_attempts, [](const toml::node& n) { return count_of(n); });
+  read(section, "max_failure_delay", auth.max_failure_delay, duration_of);
+  read(section, "ban_after_failures", auth.ban_after_failures,
+       [](const toml::node& n) { return count_of(n); });
+  read(section, "failure_window", auth.failure_window, whole_seconds_of);
+  read(section, "ban_duration", auth.ban_duration, whole_seconds_of);
+  read(section, "trusted_networks", auth.trusted_networks, cidr_list_of);
+  read(section, "rehash", auth.rehash, bool_of);
+}
+
+void read_limits(Section& section, LimitsSettings& limits) {
+  read(section, "max_connections", limits.max_connections,
+       [](const toml::node& n) { return count_of(n); });
+  read(section, "max_connections_per_ip", limits.max_connections_per_ip,
+       [](const toml::node& n) { return count_of(n); });
 }
 
 void read_mail(Section& section, MailSettings& mail) {
@@ -385,6 +415,7 @@ Config load_string(std::string_view toml, std::string_view origin) {
   read_section(root, "mail", [&](Section& s) { read_mail(s, config.mail); });
   read_section(root, "session", [&](Section& s) { read_session(s, config.session); });
   read_section(root, "lmtp", [&](Section& s) { read_lmtp(s, config.lmtp); });
+  read_section(root, "limits", [&](Section& s) { read_limits(s, config.limits); });
   root.reject_unknown();
   return config;
 }

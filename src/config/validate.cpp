@@ -214,6 +214,10 @@ class Validator {
       fail("session.prelogin_timeout", "must be longer than 0s");
     }
     if (session.max_bad_commands == 0) fail("session.max_bad_commands", "must be at least 1");
+    if (config_.limits.max_connections == 0) fail("limits.max_connections", "must be at least 1");
+    if (config_.limits.max_connections_per_ip == 0) {
+      fail("limits.max_connections_per_ip", "must be at least 1");
+    }
     check_text("session.greeting", session.greeting);
     if (session.implementation) check_text("session.implementation", *session.implementation);
   }

@@ -103,6 +103,18 @@ void write_auth(TomlWriter& out, const AuthSettings& auth) {
   out.boolean("apop", auth.apop);
   out.duration("failure_delay", auth.failure_delay);
   out.integer("max_attempts", auth.max_attempts);
+  out.duration("max_failure_delay", auth.max_failure_delay);
+  out.integer("ban_after_failures", auth.ban_after_failures);
+  out.duration("failure_window", auth.failure_window);
+  out.duration("ban_duration", auth.ban_duration);
+  out.strings("trusted_networks", auth.trusted_networks);
+  out.boolean("rehash", auth.rehash);
+}
+
+void write_limits(TomlWriter& out, const LimitsSettings& limits) {
+  out.section("limits");
+  out.integer("max_connections", limits.max_connections);
+  out.integer("max_connections_per_ip", limits.max_connections_per_ip);
 }
 
 void write_mail(TomlWriter& out, const MailSettings& mail) {
@@ -166,6 +178,7 @@ std::string to_toml(const Config& config) {
   write_auth(out, config.auth);
   write_mail(out, config.mail);
   write_session(out, config.session);
+  write_limits(out, config.limits);
   write_lmtp(out, config.lmtp);
   return out.text();
 }

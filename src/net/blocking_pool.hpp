@@ -22,6 +22,7 @@ class BlockingPool {
   BlockingPool& operator=(const BlockingPool&) = delete;
 
   void stop() { pool_.stop(); }
+  asio::thread_pool::executor_type executor() { return pool_.get_executor(); }
 
   // co_await pool.run([]{ return blocking_call(); }) -> the call's result.
   template <class F>

@@ -83,7 +83,8 @@ struct Connection {
     options.stls_offered = kind == ListenerKind::pop3 && env.tls != nullptr;
     asio::error_code ec;
     peer = socket.remote_endpoint(ec);
-    options.plaintext_auth_allowed = plaintext_allowed(config.auth.plaintext_auth, peer.address());
+    options.plaintext_auth_allowed = plaintext_allowed(config.auth.plaintext_auth, peer.address()) ||
+                                     env.guard.trusted(peer.address());
     options.apop_enabled = config.auth.apop;
     if (options.apop_enabled) options.apop_timestamp = make_apop_timestamp();
     options.implementation = config.session.implementation;
@@ -190,7 +191,7 @@ asio::awaitable<std::pair<SendResult, pop3::RetrieveStatus>> send_message(
 enum class DriveEnd { closed, start_tls };
 
 asio::awaitable<void> handle_login(Connection& conn, const pop3::LoginRequest& request) {
-  LoginResult result = co_await conn.env.login.login(request);
+  LoginResult result = co_await conn.env.login.login(request, conn.peer.address());
   const auto level = result.outcome.status == pop3::LoginStatus::ok ? spdlog::level::info
                                                                     : spdlog::level::warn;
   spdlog::log(level,
@@ -259,6 +260,17 @@ asio::awaitable<bool> handshake(Connection& conn) {
 }
 
 asio::awaitable<void> run_session(std::shared_ptr<Connection> conn) {
+  AbuseGuard::Ticket ticket = conn->env.guard.admit(conn->peer.address());
+  if (!ticket) {
+    spdlog::warn("session={} event=refused reason=too-many-connections rip={} listener={}",
+                 conn->id, conn->peer.address().to_string(), to_string(conn->kind));
+    // On 995 the client expects TLS: plain text there would only confuse it.
+    if (conn->kind == ListenerKind::pop3) {
+      co_await write_all(conn->socket, "-ERR [SYS/TEMP] Too many connections; try again later.\r\n");
+    }
+    conn->close_transport();
+    co_return;
+  }
   spdlog::info("session={} event=connect rip={} rport={} listener={}", conn->id,
                conn->peer.address().to_string(), conn->peer.port(), to_string(conn->kind));
   conn->extend_deadline();

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "config/config.hpp"
+#include "net/abuse_guard.hpp"
 #include "net/blocking_pool.hpp"
 #include "net/login_service.hpp"
 
@@ -19,6 +20,7 @@ struct ConnectionEnv {
   const config::Config& config;
   LoginService& login;
   BlockingPool& pool;
+  AbuseGuard& guard;
   asio::ssl::context* tls;  // null when no certificate is configured
 };
 

@@ -7,6 +7,9 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <asio/post.hpp>
+#include <spdlog/spdlog.h>
+
 #include "auth/password.hpp"
 
 namespace mailport::net {
@@ -53,30 +56,35 @@ std::string apop_digest(std::string_view timestamp, std::string_view secret) {
 }
 
 LoginService::LoginService(auth::PassDb& passdb, store::MailStore& store, BlockingPool& pool,
-                           LoginSettings settings)
-    : passdb_(passdb), store_(store), pool_(pool), settings_(settings) {}
+                           AbuseGuard& guard, LoginSettings settings)
+    : passdb_(passdb), store_(store), pool_(pool), guard_(guard), settings_(std::move(settings)) {}
+
+LoginService::Verdict LoginService::refused(LoginStatus status, std::string reason) {
+  return {status, std::move(reason), {}, false, {}};
+}
 
 LoginService::Verdict LoginService::check_credentials(const pop3::LoginRequest& request) {
   if (!request.authzid.empty() && request.authzid != request.user) {
-    return {LoginStatus::bad_credentials, "authorization identity differs", {}};
+    return refused(LoginStatus::bad_credentials, "authorization identity differs");
   }
   auto found = passdb_.lookup(request.user);
-  if (!found) return {LoginStatus::temporary_failure, found.error().describe(), {}};
+  if (!found) return refused(LoginStatus::temporary_failure, found.error().describe());
   const std::optional<auth::UserRecord>& user = *found;
   if (request.mechanism == pop3::Mechanism::apop) {
     auto secret = user ? plain_secret(user->password) : std::nullopt;
     std::string expected = apop_digest(request.apop_timestamp, secret.value_or("\x01unusable"));
     if (!user || !secret || !equal_constant_time(expected, request.secret)) {
-      return {LoginStatus::bad_credentials, user ? "wrong digest" : "unknown user", {}};
+      return refused(LoginStatus::bad_credentials, user ? "wrong digest" : "unknown user");
     }
-    return {LoginStatus::ok, {}, user->home};
+    return {LoginStatus::ok, {}, user->home, false, user->password};
   }
   // Unknown users cost a full hash check too, so timing does not reveal which names exist.
   const std::string& stored = user ? user->password : auth::dummy_hash();
   bool matches = auth::verify_password(stored, request.secret);
-  if (!user) return {LoginStatus::bad_credentials, "unknown user", {}};
-  if (!matches) return {LoginStatus::bad_credentials, "wrong password", {}};
-  return {LoginStatus::ok, {}, user->home};
+  if (!user) return refused(LoginStatus::bad_credentials, "unknown user");
+  if (!matches) return refused(LoginStatus::bad_credentials, "wrong password");
+  const bool weak = auth::stored_scheme(user->password) != auth::kDefaultScheme;
+  return {LoginStatus::ok, {}, user->home, weak, user->password};
 }
 
 bool LoginService::within_login_delay(const std::string& user) {
@@ -93,11 +101,24 @@ void LoginService::record_login(const std::string& user) {
   last_login_[user] = std::chrono::steady_clock::now();
 }
 
-asio::awaitable<LoginResult> LoginService::login(const pop3::LoginRequest& request) {
+asio::awaitable<LoginResult> LoginService::login(const pop3::LoginRequest& request,
+                                                 const asio::ip::address& peer) {
+  if (guard_.banned(peer)) {
+    // No password check at all while banned: the guessing stops paying off.
+    co_await sleep_for(guard_.record_failure(peer));
+    co_return LoginResult{{LoginStatus::temporary_failure, {}}, nullptr, "address banned"};
+  }
   Verdict verdict = co_await pool_.run([this, &request] { return check_credentials(request); });
-  if (verdict.status != LoginStatus::ok) {
-    co_await sleep_for(settings_.failure_delay);
+  if (verdict.status == LoginStatus::bad_credentials) {
+    co_await sleep_for(guard_.record_failure(peer));
     co_return LoginResult{{verdict.status, {}}, nullptr, std::move(verdict.reason)};
+  }
+  if (verdict.status != LoginStatus::ok) {
+    co_return LoginResult{{verdict.status, {}}, nullptr, std::move(verdict.reason)};
+  }
+  guard_.record_success(peer);
+  if (verdict.weak_hash && settings_.rehash && request.mechanism != pop3::Mechanism::apop) {
+    rehash_later(request, std::move(verdict.stored_hash));
   }
   if (within_login_delay(request.user)) {
     co_return LoginResult{{LoginStatus::login_delay, {}}, nullptr, "within login delay"};
@@ -105,6 +126,26 @@ asio::awaitable<LoginResult> LoginService::login(const pop3::LoginRequest& reque
   LoginResult result = co_await open_mailbox(request.user, verdict.home);
   if (result.outcome.status == LoginStatus::ok) record_login(request.user);
   co_return result;
+}
+
+// The upgrade runs on the pool after the login is answered; a failure only costs a log line.
+void LoginService::rehash_later(const pop3::LoginRequest& request, std::string stored_hash) {
+  asio::post(pool_.executor(), [path = settings_.passwd_file, user = request.user,
+                                password = request.secret, old = std::move(stored_hash)] {
+    auto hash = auth::hash_password(password, auth::kDefaultScheme);
+    if (!hash) {
+      spdlog::warn("event=rehash result=failed user=\"{}\" error=\"{}\"", user,
+                   hash.error().describe());
+      return;
+    }
+    if (auto stored = auth::replace_password(path, user, old, *hash); !stored) {
+      spdlog::warn("event=rehash result=failed user=\"{}\" error=\"{}\"", user,
+                   stored.error().describe());
+      return;
+    }
+    spdlog::info("event=rehash result=ok user=\"{}\" scheme={}", user,
+                 auth::scheme_name(auth::kDefaultScheme));
+  });
 }
 
 asio::awaitable<LoginResult> LoginService::open_mailbox(const std::string& user,

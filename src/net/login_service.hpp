@@ -3,7 +3,9 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
+#include <asio/ip/address.hpp>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -11,6 +13,7 @@
 #include <string>
 
 #include "auth/passwd_file.hpp"
+#include "net/abuse_guard.hpp"
 #include "net/blocking_pool.hpp"
 #include "pop3/session.hpp"
 #include "store/mail_store.hpp"
@@ -18,10 +21,11 @@
 namespace mailport::net {
 
 struct LoginSettings {
-  std::chrono::milliseconds failure_delay{2000};
   std::chrono::milliseconds lock_timeout{5000};
   std::chrono::milliseconds lock_retry_interval{100};
   std::optional<std::chrono::seconds> login_delay;
+  bool rehash = false;  // upgrade weaker stored hashes to the default scheme on login
+  std::filesystem::path passwd_file;  // where to write upgraded hashes
 };
 
 struct LoginResult {
@@ -33,24 +37,31 @@ struct LoginResult {
 class LoginService {
  public:
   LoginService(auth::PassDb& passdb, store::MailStore& store, BlockingPool& pool,
-               LoginSettings settings);
+               AbuseGuard& guard, LoginSettings settings);
 
-  asio::awaitable<LoginResult> login(const pop3::LoginRequest& request);
+  // `peer` is the client's address, for penalties and bans.
+  asio::awaitable<LoginResult> login(const pop3::LoginRequest& request,
+                                     const asio::ip::address& peer);
 
  private:
   struct Verdict {
     pop3::LoginStatus status;
     std::string reason;
     std::string home;
+    bool weak_hash = false;  // verified against a scheme weaker than the default
+    std::string stored_hash;  // what was verified, for a compare-and-swap upgrade
   };
+  static Verdict refused(pop3::LoginStatus status, std::string reason);
   Verdict check_credentials(const pop3::LoginRequest& request);  // blocking
   bool within_login_delay(const std::string& user);
   void record_login(const std::string& user);
   asio::awaitable<LoginResult> open_mailbox(const std::string& user, const std::string& home);
+  void rehash_later(const pop3::LoginRequest& request, std::string stored_hash);
 
   auth::PassDb& passdb_;
   store::MailStore& store_;
   BlockingPool& pool_;
+  AbuseGuard& guard_;
   LoginSettings settings_;
   std::mutex last_login_mutex_;
   std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> last_login_;

@@ -23,6 +23,22 @@ std::string_view to_string(ListenerKind kind) {
   return kind == ListenerKind::pop3 ? "pop3" : "pop3s";
 }
 
+AbuseSettings abuse_settings(const config::Config& config) {
+  AbuseSettings settings;
+  settings.max_connections = config.limits.max_connections;
+  settings.max_connections_per_ip = config.limits.max_connections_per_ip;
+  settings.failure_delay = config.auth.failure_delay;
+  settings.max_failure_delay = config.auth.max_failure_delay;
+  settings.ban_after_failures = config.auth.ban_after_failures;
+  settings.failure_window = config.auth.failure_window;
+  settings.ban_duration = config.auth.ban_duration;
+  for (const std::string& text : config.auth.trusted_networks) {
+    // The config layer validated the syntax already.
+    if (auto cidr = parse_cidr(text)) settings.trusted_networks.push_back(*cidr);
+  }
+  return settings;
+}
+
 struct Server::Listener {
   Listener(asio::io_context& context, ListenerKind kind) : acceptor(context), kind(kind) {}
   tcp::acceptor acceptor;
@@ -38,11 +54,13 @@ Server::Server(config::Config config, std::unique_ptr<auth::PassDb> passdb,
     contexts_.push_back(std::make_unique<asio::io_context>(1));
   }
   pool_ = std::make_unique<BlockingPool>(threads);
+  guard_ = std::make_unique<AbuseGuard>(abuse_settings(config_));
   login_ = std::make_unique<LoginService>(
-      *passdb_, *store_, *pool_,
-      LoginSettings{.failure_delay = config_.auth.failure_delay,
-                    .lock_timeout = config_.mail.lock_timeout,
-                    .login_delay = config_.mail.login_delay});
+      *passdb_, *store_, *pool_, *guard_,
+      LoginSettings{.lock_timeout = config_.mail.lock_timeout,
+                    .login_delay = config_.mail.login_delay,
+                    .rehash = config_.auth.rehash,
+                    .passwd_file = config_.auth.passwd});
 }
 
 Server::~Server() {
@@ -136,7 +154,7 @@ asio::awaitable<void> Server::accept_loop(Listener& listener) {
       co_await pause.async_wait(kAsTuple);
       continue;
     }
-    ConnectionEnv env{config_, *login_, *pool_, tls_.get()};
+    ConnectionEnv env{config_, *login_, *pool_, *guard_, tls_.get()};
     asio::co_spawn(home, serve_connection(env, std::move(socket), listener.kind,
                                           next_session_id_.fetch_add(1)),
                    asio::detached);

@@ -13,6 +13,7 @@
 #include "auth/passwd_file.hpp"
 #include "config/config.hpp"
 #include "core/result.hpp"
+#include "net/abuse_guard.hpp"
 #include "net/blocking_pool.hpp"
 #include "net/login_service.hpp"
 #include "store/mail_store.hpp"
@@ -21,6 +22,8 @@ namespace mailport::net {
 
 enum class ListenerKind { pop3, pop3s };
 std::string_view to_string(ListenerKind kind);
+
+AbuseSettings abuse_settings(const config::Config& config);
 
 struct BoundListener {
   ListenerKind kind;
@@ -38,6 +41,7 @@ class Server {
 
   // Loads TLS and binds every configured listener. Errors name the address or file.
   Result<void> open();
+  AbuseGuard& guard() { return *guard_; }
   const std::vector<BoundListener>& listeners() const { return bound_; }
 
   // Serves until SIGINT/SIGTERM or stop(). Open sessions end without UPDATE.
@@ -56,6 +60,7 @@ class Server {
   std::unique_ptr<store::MailStore> store_;
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::unique_ptr<BlockingPool> pool_;
+  std::unique_ptr<AbuseGuard> guard_;
   std::unique_ptr<LoginService> login_;
   std::shared_ptr<asio::ssl::context> tls_;
   std::vector<std::unique_ptr<Listener>> listeners_;

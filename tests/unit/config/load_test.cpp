@@ -118,6 +118,21 @@ implementation = "mailport 0.1"
      }},
     {"WholeSecondsFromMilliseconds", "[session]\nprelogin_timeout = \"2000ms\"\n",
      [](const Config& c) { EXPECT_EQ(c.session.prelogin_timeout, 2s); }},
+    {"AbuseResistanceKeys",
+     "[auth]\nmax_failure_delay = \"30s\"\nban_after_failures = 7\nfailure_window = \"5m\"\n"
+     "ban_duration = \"1h\"\ntrusted_networks = [\"10.0.0.0/8\", \"::1\"]\nrehash = true\n"
+     "[limits]\nmax_connections = 500\nmax_connections_per_ip = 5\n",
+     [](const Config& c) {
+       EXPECT_EQ(c.auth.max_failure_delay, 30s);
+       EXPECT_EQ(c.auth.ban_after_failures, 7u);
+       EXPECT_EQ(c.auth.failure_window, 5min);
+       EXPECT_EQ(c.auth.ban_duration, 1h);
+       EXPECT_EQ(c.auth.trusted_networks, (std::vector<std::string>{"10.0.0.0/8", "::1"}));
+       EXPECT_TRUE(c.auth.rehash);
+       EXPECT_EQ(c.limits.max_connections, 500u);
+       EXPECT_EQ(c.limits.max_connections_per_ip, 5u);
+       EXPECT_EQ(c.lines.at("limits.max_connections_per_ip"), 10u);
+     }},
     {"ExpireNever", "[mail]\nexpire = \"NEVER\"\n",
      [](const Config& c) { EXPECT_EQ(c.mail.expire, "NEVER"); }},
     {"ExpireDaysAsStringIsNormalised", "[mail]\nexpire = \"007\"\n",
@@ -231,6 +246,13 @@ const BadCase kBadCases[] = {
      "empty maildir template"},
     {"NegativeCount", "[session]\nmax_bad_commands = -2\n", 2, "session.max_bad_commands",
      "out of range"},
+    {"TrustedNetworkNotAnAddress", "[auth]\n\ntrusted_networks = [\"10.0.0.0/8\", \"lan\"]\n", 3,
+     "auth.trusted_networks", "not a numeric IP address"},
+    {"TrustedNetworkBadPrefix", "[auth]\ntrusted_networks = [\"10.0.0.0/33\"]\n", 2,
+     "auth.trusted_networks", "bad prefix length"},
+    {"TrustedNetworksNotAnArray", "[auth]\ntrusted_networks = \"10.0.0.0/8\"\n", 2,
+     "auth.trusted_networks", "expected an array"},
+    {"UnknownLimitsKey", "[limits]\nmax_conections = 5\n", 2, "limits.max_conections", ""},
 };
 
 INSTANTIATE_TEST_SUITE_P(Cases, LoadBad, ::testing::ValuesIn(kBadCases),
