@@ -75,7 +75,70 @@ Result<void> deliver_into(int tmp_fd, int new_fd, const std::string& name,
   return sync_directory(new_fd, "new");
 }
 
+struct MaildirDirs {
+  UniqueFd tmp;
+  UniqueFd fresh;
+};
+
+Result<MaildirDirs> open_maildir_dirs(const std::filesystem::path& path) {
+  if (auto made = make_directories(path); !made) return made.error();
+  auto root = open_directory(path);
+  if (!root) return root.error();
+  auto tmp = make_and_open_directory_at(root->get(), "tmp");
+  if (!tmp) return tmp.error();
+  auto fresh = make_and_open_directory_at(root->get(), "new");
+  if (!fresh) return fresh.error();
+  auto cur = make_and_open_directory_at(root->get(), "cur");
+  if (!cur) return cur.error();
+  return MaildirDirs{std::move(*tmp), std::move(*fresh)};
+}
+
+// One more recipient of a message already on disk: a hard link to the synced file.
+Result<void> link_copy(int source_tmp_fd, int new_fd, const std::string& name) {
+  if (::linkat(source_tmp_fd, name.c_str(), new_fd, name.c_str(), 0) != 0) {
+    return Error::from_errno(errno, "link new/" + name);
+  }
+  return sync_directory(new_fd, "new");
+}
+
 }  // namespace
+
+std::vector<Result<std::string>> deliver_to_maildirs(std::span<const std::filesystem::path> paths,
+                                                     std::string_view message) {
+  std::vector<Result<std::string>> results;
+  const std::string name = unique_name(message);
+  UniqueFd source_tmp;  // tmp/ of the Maildir that holds the written file, under `name`
+  for (const std::filesystem::path& path : paths) {
+    auto dirs = open_maildir_dirs(path);
+    if (!dirs) {
+      results.emplace_back(dirs.error());
+      continue;
+    }
+    if (source_tmp) {
+      auto linked = link_copy(source_tmp.get(), dirs->fresh.get(), name);
+      if (!linked && (linked.error().code == std::errc::cross_device_link ||
+                      linked.error().code == std::errc::operation_not_permitted ||
+                      linked.error().code == std::errc::too_many_links)) {
+        linked = deliver_into(dirs->tmp.get(), dirs->fresh.get(), name, message);
+      }
+      results.emplace_back(linked ? Result<std::string>(name)
+                                  : Result<std::string>(linked.error()));
+      continue;
+    }
+    // The first Maildir that takes the file keeps it in tmp/ until every link is made.
+    auto written = write_synced(dirs->tmp.get(), name, message);
+    if (written) written = link_copy(dirs->tmp.get(), dirs->fresh.get(), name);
+    if (!written) {
+      ::unlinkat(dirs->tmp.get(), name.c_str(), 0);
+      results.emplace_back(written.error());
+      continue;
+    }
+    source_tmp = std::move(dirs->tmp);
+    results.emplace_back(name);
+  }
+  if (source_tmp) ::unlinkat(source_tmp.get(), name.c_str(), 0);
+  return results;
+}
 
 Result<std::string> deliver_to_maildir(const std::filesystem::path& path,
                                        std::string_view message) {

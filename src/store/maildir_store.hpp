@@ -6,7 +6,9 @@
 #include <cstddef>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "store/mail_store.hpp"
 
@@ -42,5 +44,11 @@ Result<std::unique_ptr<Mailbox>> open_maildir(const std::filesystem::path& path,
 // no hard links) + fsync of new/, creating the Maildir if missing. The name carries ,S=<bytes>
 // and ,W=<CRLF size>. Returns the file name used (in new/).
 Result<std::string> deliver_to_maildir(const std::filesystem::path& path, std::string_view message);
+
+// The same message into several Maildirs, written and fsynced once: the first Maildir that
+// accepts it gets the file, the others a hard link to it (a copy of their own where a link is
+// impossible, e.g. across filesystems). One result (the name in new/) per path, in order.
+std::vector<Result<std::string>> deliver_to_maildirs(std::span<const std::filesystem::path> paths,
+                                                     std::string_view message);
 
 }  // namespace mailport::store
