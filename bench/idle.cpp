@@ -51,7 +51,9 @@ asio::awaitable<void> IdleRun::opener(const LoadContext& ctx, LoadThread& thread
 
 asio::awaitable<void> IdleRun::hold(LoadThread& thread, std::unique_ptr<Pop3Client> client) {
   co_await gates_.at(&thread).async_wait(kAsTuple);
-  if (!co_await client->command("NOOP", "idle-noop") || !co_await client->quit()) {
+  bool ok = co_await client->command("NOOP", "idle-noop");
+  if (ok) ok = co_await client->quit();
+  if (!ok) {
     thread.stats.error(client->error_kind(), client->error_detail());
     co_return;
   }

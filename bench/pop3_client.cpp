@@ -8,6 +8,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <cstring>
+#include <tuple>
 
 namespace mailport::bench {
 namespace {
@@ -115,7 +116,9 @@ asio::awaitable<bool> Pop3Client::open(const Account& account,
   auto [ec] = co_await socket_.async_connect(server, kAsTuple);
   if (ec) co_return fail("connect", ec.message());
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-  if (options_.tls == TlsMode::implicit && !co_await handshake()) co_return false;
+  if (options_.tls == TlsMode::implicit) {
+    if (!co_await handshake()) co_return false;
+  }
   if (!co_await read_status("greeting")) co_return false;
   if (options_.tls == TlsMode::stls) {
     if (!co_await command("STLS", "stls")) co_return false;
@@ -130,7 +133,7 @@ asio::awaitable<bool> Pop3Client::open(const Account& account,
 asio::awaitable<bool> Pop3Client::handshake() {
   tls_.emplace(socket_, tls_context_);
   SSL* ssl = tls_->native_handle();
-  SSL_set_tlsext_host_name(ssl, options_.sni.c_str());
+  if (!options_.sni.empty()) SSL_set_tlsext_host_name(ssl, options_.sni.c_str());
   if (!options_.cafile.empty()) SSL_set1_host(ssl, options_.sni.c_str());
   if (options_.tls_resume && session_) SSL_set_session(ssl, session_.get());
   arm();
@@ -159,16 +162,25 @@ asio::awaitable<bool> Pop3Client::authenticate(const Account& account) {
     credentials += account.user;
     credentials += '\0';
     credentials += account.password;
-    co_return co_await command("AUTH PLAIN " + base64(credentials), "auth");
+    const std::string line = "AUTH PLAIN " + base64(credentials);
+    const bool ok = co_await command(line, "auth");
+    co_return ok;
   }
-  if (!co_await command("USER " + account.user, "user")) co_return false;
-  co_return co_await command("PASS " + account.password, "auth");
+  const std::string user = "USER " + account.user;
+  if (!co_await command(user, "user")) co_return false;
+  const std::string pass = "PASS " + account.password;
+  const bool ok = co_await command(pass, "auth");
+  co_return ok;
 }
 
 asio::awaitable<bool> Pop3Client::send(std::string_view data) {
   arm();
-  auto [ec, n] = tls_ ? co_await asio::async_write(*tls_, asio::buffer(data), kAsTuple)
-                      : co_await asio::async_write(socket_, asio::buffer(data), kAsTuple);
+  asio::error_code ec;
+  if (tls_) {
+    std::tie(ec, std::ignore) = co_await asio::async_write(*tls_, asio::buffer(data), kAsTuple);
+  } else {
+    std::tie(ec, std::ignore) = co_await asio::async_write(socket_, asio::buffer(data), kAsTuple);
+  }
   if (ec) co_return fail("write", ec.message());
   co_return true;
 }
@@ -186,12 +198,24 @@ asio::awaitable<bool> Pop3Client::fill() {
     }
   }
   arm();
-  auto target = asio::buffer(buffer_.data() + tail_, buffer_.size() - tail_);
-  auto [ec, n] = tls_ ? co_await tls_->async_read_some(target, kAsTuple)
-                      : co_await socket_.async_read_some(target, kAsTuple);
+  auto [ec, n] = co_await read_some(asio::buffer(buffer_.data() + tail_, buffer_.size() - tail_));
   if (ec) co_return fail("closed", ec.message());
   tail_ += n;
   co_return true;
+}
+
+// GCC 12 miscompiles co_await inside ?:, && and ||, and `co_return co_await` with temporaries
+// (the resumed frame is garbage); hence plain statements and named locals throughout the
+// load generator.
+asio::awaitable<std::tuple<asio::error_code, std::size_t>> Pop3Client::read_some(
+    asio::mutable_buffer target) {
+  std::tuple<asio::error_code, std::size_t> result;
+  if (tls_) {
+    result = co_await tls_->async_read_some(target, kAsTuple);
+  } else {
+    result = co_await socket_.async_read_some(target, kAsTuple);
+  }
+  co_return result;
 }
 
 asio::awaitable<bool> Pop3Client::read_line(std::string_view& line) {
@@ -223,7 +247,8 @@ asio::awaitable<bool> Pop3Client::command(std::string_view line, std::string_vie
   command_.assign(line);
   command_ += "\r\n";
   if (!co_await send(command_)) co_return false;
-  co_return co_await read_status(kind);
+  const bool ok = co_await read_status(kind);
+  co_return ok;
 }
 
 asio::awaitable<bool> Pop3Client::read_body(std::vector<std::string>* lines,
@@ -248,9 +273,7 @@ asio::awaitable<bool> Pop3Client::quit() {
   arm();
   for (;;) {
     std::array<char, 512> sink;
-    auto target = asio::buffer(sink);
-    auto [ec, n] = tls_ ? co_await tls_->async_read_some(target, kAsTuple)
-                        : co_await socket_.async_read_some(target, kAsTuple);
+    auto [ec, n] = co_await read_some(asio::buffer(sink));
     if (ec) break;
   }
   if (timed_out_) co_return fail("quit", "server did not close after QUIT");

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_set>
 #include <vector>
 
@@ -80,6 +81,7 @@ class Pop3Client {
   asio::awaitable<bool> read_line(std::string_view& line);
   asio::awaitable<bool> read_status(std::string_view kind);
   asio::awaitable<bool> fill();
+  asio::awaitable<std::tuple<asio::error_code, std::size_t>> read_some(asio::mutable_buffer target);
   asio::awaitable<bool> send(std::string_view data);
   bool fail(std::string_view kind, std::string_view detail);
   void arm() { deadline_ = Clock::now() + options_.op_timeout(); }

@@ -73,9 +73,8 @@ asio::awaitable<bool> list_all(Pop3Client& client, LoadThread& thread,
                                std::vector<Listed>& listed) {
   std::vector<std::string> lines;
   std::uint64_t octets = 0;
-  if (!co_await client.command("LIST", "list") || !co_await client.read_body(&lines, octets)) {
-    co_return false;
-  }
+  if (!co_await client.command("LIST", "list")) co_return false;
+  if (!co_await client.read_body(&lines, octets)) co_return false;
   listed.clear();
   for (const auto& line : lines) {
     Listed item;
@@ -93,9 +92,8 @@ asio::awaitable<bool> uidl_all(Pop3Client& client, LoadThread& thread,
                                std::vector<Unique>& unique) {
   std::vector<std::string> lines;
   std::uint64_t octets = 0;
-  if (!co_await client.command("UIDL", "uidl") || !co_await client.read_body(&lines, octets)) {
-    co_return false;
-  }
+  if (!co_await client.command("UIDL", "uidl")) co_return false;
+  if (!co_await client.read_body(&lines, octets)) co_return false;
   unique.clear();
   for (auto& line : lines) {
     Unique item;
@@ -114,10 +112,9 @@ asio::awaitable<bool> uidl_all(Pop3Client& client, LoadThread& thread,
 asio::awaitable<bool> retrieve(Pop3Client& client, LoadThread& thread, const LoadContext& ctx,
                                const Listed& item) {
   std::uint64_t octets = 0;
-  if (!co_await client.command("RETR " + std::to_string(item.number), "retr") ||
-      !co_await client.read_body(nullptr, octets)) {
-    co_return false;
-  }
+  const std::string retr = "RETR " + std::to_string(item.number);
+  if (!co_await client.command(retr, "retr")) co_return false;
+  if (!co_await client.read_body(nullptr, octets)) co_return false;
   if (octets != item.size) {
     thread.stats.error("retr-size", "message " + std::to_string(item.number) + ": LIST said " +
                                         std::to_string(item.size) + ", RETR sent " +
@@ -147,14 +144,14 @@ asio::awaitable<void> login_worker(const LoadContext& ctx, LoadThread& thread, u
   for (std::size_t n = 0; Clock::now() < ctx.window.end; ++n) {
     const auto start = Clock::now();
     std::uint64_t count = 0;
-    bool ok = co_await client.open(*accounts[n % accounts.size()], ctx.server) &&
-              co_await client.command("STAT", "stat");
+    bool ok = co_await client.open(*accounts[n % accounts.size()], ctx.server);
+    if (ok) ok = co_await client.command("STAT", "stat");
     if (ok && !check_stat(client, thread, count)) {
       client.close();
       co_await back_off();
       continue;
     }
-    ok = ok && co_await client.quit();
+    if (ok) ok = co_await client.quit();
     if (!ok) {
       record_failure(thread, client);
       co_await back_off();
@@ -167,14 +164,14 @@ asio::awaitable<void> login_worker(const LoadContext& ctx, LoadThread& thread, u
 asio::awaitable<bool> retr_session(const LoadContext& ctx, LoadThread& thread,
                                    Pop3Client& client, const Account& account) {
   std::vector<Listed> listed;
-  if (!co_await client.open(account, ctx.server) || !co_await list_all(client, thread, listed)) {
-    co_return false;
-  }
+  if (!co_await client.open(account, ctx.server)) co_return false;
+  if (!co_await list_all(client, thread, listed)) co_return false;
   for (const auto& item : listed) {
     if (Clock::now() >= ctx.window.end) break;
     if (!co_await retrieve(client, thread, ctx, item)) co_return false;
   }
-  co_return co_await client.quit();
+  const bool ok = co_await client.quit();
+  co_return ok;
 }
 
 asio::awaitable<void> retr_worker(const LoadContext& ctx, LoadThread& thread, unsigned index) {
@@ -208,10 +205,9 @@ asio::awaitable<bool> mixed_session(const LoadContext& ctx, LoadThread& thread,
                                     MailboxMemory& memory) {
   std::vector<Unique> unique;
   std::vector<Listed> listed;
-  if (!co_await client.open(account, ctx.server) || !co_await uidl_all(client, thread, unique) ||
-      !co_await list_all(client, thread, listed)) {
-    co_return false;
-  }
+  if (!co_await client.open(account, ctx.server)) co_return false;
+  if (!co_await uidl_all(client, thread, unique)) co_return false;
+  if (!co_await list_all(client, thread, listed)) co_return false;
   if (unique.size() != listed.size()) {
     thread.stats.error("uidl-list", "UIDL and LIST disagree on the message count");
     co_return false;
@@ -227,9 +223,8 @@ asio::awaitable<bool> mixed_session(const LoadContext& ctx, LoadThread& thread,
     if (!co_await retrieve(client, thread, ctx, listed[i])) co_return false;
     memory.seen.insert(uidl);
     if (!wants_delete(uidl, ctx.options.dele_percent)) continue;
-    if (!co_await client.command("DELE " + std::to_string(listed[i].number), "dele")) {
-      co_return false;
-    }
+    const std::string dele = "DELE " + std::to_string(listed[i].number);
+    if (!co_await client.command(dele, "dele")) co_return false;
     marked.push_back(uidl);
   }
   if (!co_await client.quit()) co_return false;
