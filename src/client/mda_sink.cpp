@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <pthread.h>
 
 #include "client/fetch_state.hpp"
 #include "client/sink.hpp"
@@ -50,6 +51,34 @@ std::vector<std::string> child_environment(const Message& message) {
   return env;
 }
 
+// Blocks SIGPIPE in this thread while writing to the MDA, then discards the one the write may
+// have raised: EPIPE is enough, and the process must survive even where SIGPIPE is not ignored.
+class SigpipeBlocked {
+ public:
+  SigpipeBlocked() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    ::pthread_sigmask(SIG_BLOCK, &pipe_, &saved_);
+  }
+  SigpipeBlocked(const SigpipeBlocked&) = delete;
+  SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
+  ~SigpipeBlocked() {
+    if (!was_pending_) {
+      const timespec no_wait{};
+      (void)::sigtimedwait(&pipe_, nullptr, &no_wait);  // standard signals do not queue
+    }
+    ::pthread_sigmask(SIG_SETMASK, &saved_, nullptr);
+  }
+
+ private:
+  sigset_t pipe_{};
+  sigset_t saved_{};
+  bool was_pending_ = false;
+};
+
 std::string describe_status(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return std::string("was killed by ") + ::strsignal(WTERMSIG(status));
@@ -73,10 +102,13 @@ class MdaSink final : public Sink {
     auto pid = spawn(read_end.get(), message);
     if (!pid) return pid.error();
     read_end.reset();
-    // A command that exits without reading everything makes this fail with EPIPE (SIGPIPE is
-    // ignored); its exit status decides all the same.
-    (void)write_all_fd(write_end.get(), message.content, "the MDA's input");
-    write_end.reset();
+    {
+      // A command that exits without reading everything makes this fail with EPIPE; its exit
+      // status decides all the same.
+      const SigpipeBlocked quiet;
+      (void)write_all_fd(write_end.get(), message.content, "the MDA's input");
+      write_end.reset();
+    }
     int status = 0;
     while (::waitpid(*pid, &status, 0) < 0) {
       if (errno != EINTR) return Error::from_errno(errno, "waiting for the MDA");

@@ -105,6 +105,13 @@ Result<Reply> Pop3Client::command(std::string_view line) {
   return read_reply();
 }
 
+Result<std::string> Pop3Client::exchange(std::string_view line) {
+  if (auto sent = send_line(line); !sent) return sent.error();
+  auto reply = next_line();
+  if (!reply) return reply.error();
+  return std::string(*reply);
+}
+
 Result<Reply> Pop3Client::expect_ok(std::string_view line, std::string_view what, errc fallback) {
   auto reply = command(line);
   if (!reply) return reply.error();

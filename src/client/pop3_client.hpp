@@ -32,6 +32,9 @@ class Pop3Client {
   Result<Reply> greeting();
   // Sends `line` + CRLF and reads the status line. A -ERR reply is a value, not an error.
   Result<Reply> command(std::string_view line);
+  // Sends `line` + CRLF and returns the first response line as it came (for SASL
+  // continuations, which are neither +OK nor -ERR).
+  Result<std::string> exchange(std::string_view line);
   // The lines of the multi-line response whose +OK was just read, un-byte-stuffed.
   Result<std::vector<std::string>> read_listing();
 

@@ -21,12 +21,6 @@ int openssl_version(TlsVersion version) {
   return TLS1_2_VERSION;
 }
 
-bool is_ip_literal(const std::string& host) {
-  unsigned char buffer[sizeof(in6_addr)];
-  return ::inet_pton(AF_INET, host.c_str(), buffer) == 1 ||
-         ::inet_pton(AF_INET6, host.c_str(), buffer) == 1;
-}
-
 Error tls_error(std::string context) {
   const std::string detail = take_openssl_errors();
   return make_error(errc::permanent_failure,
@@ -74,6 +68,12 @@ std::string_view to_string(TlsVersion version) {
   return "TLS";
 }
 
+bool is_ip_literal(const std::string& host) {
+  unsigned char buffer[sizeof(in6_addr)];
+  return ::inet_pton(AF_INET, host.c_str(), buffer) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), buffer) == 1;
+}
+
 std::string take_openssl_errors() {
   std::string text;
   while (const unsigned long code = ERR_get_error()) {
@@ -108,16 +108,14 @@ Result<SslPtr> make_client_ssl(const TlsClientConfig& config, int fd) {
   const std::string& name = config.server_name;
   if (!name.empty()) {
     // SNI carries host names only (RFC 6066 §3); addresses are matched against IP SANs.
-    if (is_ip_literal(name)) {
-      X509_VERIFY_PARAM* param = SSL_get0_param(ssl.get());
-      if (X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str()) != 1) {
-        return tls_error("cannot set the expected address " + name);
-      }
-    } else {
-      if (SSL_set_tlsext_host_name(ssl.get(), name.c_str()) != 1 ||
-          SSL_set1_host(ssl.get(), name.c_str()) != 1) {
-        return tls_error("cannot set the expected host name " + name);
-      }
+    const bool ip = is_ip_literal(name);
+    if (!ip && SSL_set_tlsext_host_name(ssl.get(), name.c_str()) != 1) {
+      return tls_error("cannot send the host name " + name);
+    }
+    if (config.check_name) {
+      const int set = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), name.c_str())
+                         : SSL_set1_host(ssl.get(), name.c_str());
+      if (set != 1) return tls_error("cannot set the expected name " + name);
     }
   }
   if (config.session && SSL_set_session(ssl.get(), config.session.get()) != 1) {

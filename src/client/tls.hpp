@@ -36,6 +36,9 @@ struct TlsClientConfig {
   std::optional<std::filesystem::path> cafile;  // trust these CAs instead of the system's
   // Off only for `check` probes: they complete the handshake to inspect what they got.
   bool verify = true;
+  // Off for `check` probes, which match the name themselves so that a wrong name and an
+  // expired certificate are both reported.
+  bool check_name = true;
   TlsVersion min_version = TlsVersion::tls1_2;
   std::optional<TlsVersion> max_version;
   // Security level 0 and every cipher OpenSSL has: needed to even offer TLS 1.0/1.1.
@@ -50,6 +53,9 @@ Result<SslPtr> make_client_ssl(const TlsClientConfig& config, int fd);
 // The handshake on a blocking socket whose timeouts are set. A failed verification names the
 // reason ("certificate has expired") and how to trust a private CA.
 Result<void> client_handshake(SSL* ssl, const TlsClientConfig& config);
+
+// True for "127.0.0.1" or "::1": such names are matched against IP SANs and never sent as SNI.
+bool is_ip_literal(const std::string& host);
 
 // The OpenSSL error queue as one line (emptied), for messages.
 std::string take_openssl_errors();
