@@ -2,6 +2,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -12,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "config/config.hpp"
+#include "net/privileges.hpp"
 #include "net/server.hpp"
 #include "store/maildir_store.hpp"
 
@@ -101,6 +104,72 @@ bool owns_passwd(const config::Config& config) {
   return config.auth.passwd == config::embedded_default(config.data_dir).auth.passwd;
 }
 
+// The user the server runs as once its ports are bound; nullopt = stay as started.
+std::optional<net::Identity> mail_user(const config::Config& config) {
+  const config::PrivilegeSettings& wanted = config.privileges;
+  if (wanted.user.empty()) return std::nullopt;
+  auto who = net::resolve_identity(wanted.user, wanted.group);
+  if (!who) fail(kExitConfig, "privileges.user: " + who.error().describe());
+  if (net::running_as_root()) return *who;
+  if (who->uid == ::geteuid() && who->gid == ::getegid()) return std::nullopt;
+  fail(kExitConfig, "privileges.user " + wanted.user + ": only root can switch to another user");
+}
+
+// After the drop the users file and the mail are opened by their paths inside the chroot; the
+// certificates are still loaded from outside, before it.
+config::Config runtime_paths(config::Config config) {
+  const config::TlsSettings tls = config.tls;
+  const std::filesystem::path root = config.privileges.chroot;
+  config = net::for_chroot(std::move(config), root);
+  config.tls = tls;
+  return config;
+}
+
+// Drops to privileges.user, or refuses to serve mail as root. Root is tolerated only while every
+// listener is on loopback, so that a development checkout run by root keeps working.
+void settle_privileges(const config::Config& config, const std::optional<net::Identity>& run_as,
+                       const net::Server& server) {
+  if (run_as) {
+    if (auto dropped = net::drop_privileges(*run_as, config.privileges.chroot); !dropped) {
+      fail(kExitSoftware, "dropping privileges: " + dropped.error().describe());
+    }
+    spdlog::info("privileges dropped user={} uid={} gid={} chroot={}", run_as->name, run_as->uid,
+                 run_as->gid, config.privileges.chroot.empty() ? "none"
+                                                               : config.privileges.chroot.string());
+    return;
+  }
+  if (!net::running_as_root()) return;
+  for (const auto& listener : server.listeners()) {
+    if (!listener.endpoint.address().is_loopback()) {
+      fail(kExitConfig, "refusing to serve mail as root on " +
+                            listener.endpoint.address().to_string() +
+                            ": set privileges.user to the unprivileged user that owns the mail");
+    }
+  }
+  spdlog::warn("running as root (tolerated because every listener is on loopback); set "
+               "privileges.user to drop to the user that owns the mail");
+}
+
+// SIGHUP: the file and the flags again, checked as at start-up. Inside a chroot, the files are
+// looked up by their paths in it.
+Result<config::Config> reload_config(const ServeOptions& options,
+                                     const std::optional<std::filesystem::path>& config_file,
+                                     const std::filesystem::path& chroot) {
+  try {
+    std::optional<std::filesystem::path> file = config_file;
+    if (file) file = net::inside_chroot(chroot, *file);
+    config::Config fresh = base_config(file);
+    apply_flags(options, fresh);
+    fresh = net::for_chroot(std::move(fresh), chroot);
+    config::Config checked = fresh;
+    checked.privileges = {};  // the chroot and user were checked at start-up, from outside
+    config::validate(checked);
+    return fresh;
+  } catch (const std::exception& e) {
+    return make_error(errc::invalid_input, e.what());
+  }
+}
+
 void run_serve(const ServeOptions& options) {
   config::Config config;
   try {
@@ -121,9 +190,20 @@ void run_serve(const ServeOptions& options) {
   } catch (const config::ConfigError& e) {
     fail(kExitConfig, e.what());
   }
-  net::Server server(config, std::make_unique<auth::PasswdFileDb>(config.auth.passwd),
+  const std::optional<net::Identity> run_as = mail_user(config);
+  const std::optional<std::filesystem::path> config_file =
+      options.config_file ? std::optional(std::filesystem::absolute(*options.config_file))
+                          : std::nullopt;
+  config = runtime_paths(std::move(config));
+  net::Server server(config,
+                     std::make_unique<net::MailOwnerCheck>(
+                         std::make_unique<auth::PasswdFileDb>(config.auth.passwd)),
                      std::make_unique<store::MaildirStore>(config.mail.location));
   if (auto opened = server.open(); !opened) fail(kExitConfig, opened.error().describe());
+  settle_privileges(config, run_as, server);
+  server.set_reloader([&options, config_file, chroot = config.privileges.chroot] {
+    return reload_config(options, config_file, chroot);
+  });
   std::uint16_t pop3_port = 0, pop3s_port = 0;
   for (const auto& listener : server.listeners()) {
     spdlog::info("listening listener={} address={} port={}", net::to_string(listener.kind),

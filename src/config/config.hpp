@@ -64,11 +64,23 @@ struct ListenerSettings {
   bool operator==(const ListenerSettings&) const = default;
 };
 
+// One more certificate chosen by SNI against its DNS names (an RSA one beside an ECDSA one).
+struct CertificatePair {
+  std::filesystem::path cert;
+  std::filesystem::path key;
+
+  bool operator==(const CertificatePair&) const = default;
+};
+
 struct TlsSettings {
   std::filesystem::path cert;  // PEM chain
   std::filesystem::path key;   // PEM private key
   std::string min_version = "TLSv1.2";
   std::string ciphers;  // TLS 1.2 cipher list; empty = mailport's modern default
+  std::vector<CertificatePair> certificates;
+  // A new session-ticket key this often; a ticket is accepted for up to twice as long. 0 = no
+  // session tickets.
+  std::chrono::seconds ticket_key_rotation{3600};
 
   bool operator==(const TlsSettings&) const = default;
 };
@@ -121,6 +133,16 @@ struct LmtpSettings {
   bool operator==(const LmtpSettings&) const = default;
 };
 
+// Started as root, the server binds its ports and then runs as `user` (the virtual-mail user that
+// owns every maildrop), optionally confined to `chroot`.
+struct PrivilegeSettings {
+  std::string user;             // name or numeric uid; empty = keep the starting user
+  std::string group;            // name or numeric gid; empty = the user's primary group
+  std::filesystem::path chroot;  // empty = none
+
+  bool operator==(const PrivilegeSettings&) const = default;
+};
+
 struct SessionSettings {
   std::chrono::seconds idle_timeout{600};  // authenticated; RFC 1939 requires >= 10 min
   std::chrono::seconds prelogin_timeout{60};
@@ -142,6 +164,7 @@ struct Config {
   SessionSettings session;
   LmtpSettings lmtp;
   LimitsSettings limits;
+  PrivilegeSettings privileges;
   unsigned threads = 0;  // I/O threads; 0 = one per core
   std::string log_level = "info";
   // Dotted key ("auth.passwd") -> line in `source` it was read from, so validate() can point at

@@ -308,6 +308,30 @@ void read_listen(Section& section, ListenerSettings& listen) {
   read(section, "pop3s", listen.pop3s, endpoint_of);
 }
 
+// [[tls.certificates]] (or an array of inline tables): each entry a cert and a key path.
+std::vector<CertificatePair> certificates_of(const toml::node& node, const fs::path& base_dir) {
+  const toml::array* array = node.as_array();
+  if (array == nullptr) wrong_type(node, "an array of tables with cert and key");
+  std::vector<CertificatePair> pairs;
+  for (const toml::node& element : *array) {
+    const toml::table* table = element.as_table();
+    if (table == nullptr) wrong_type(element, "a table with cert and key");
+    CertificatePair pair;
+    for (auto&& [key, value] : *table) {
+      if (key.str() != "cert" && key.str() != "key") {
+        throw std::invalid_argument(fmt::format("unknown key \"{}\" in an entry (known: cert, key)",
+                                                key.str()));
+      }
+      (key.str() == "cert" ? pair.cert : pair.key) = path_of(value, base_dir);
+    }
+    if (pair.cert.empty() || pair.key.empty()) {
+      throw std::invalid_argument("every entry needs both cert and key");
+    }
+    pairs.push_back(std::move(pair));
+  }
+  return pairs;
+}
+
 void read_tls(Section& section, TlsSettings& tls) {
   const fs::path& base = section.origin().base_dir;
   read(section, "cert", tls.cert, [&](const toml::node& n) { return path_of(n, base); });
@@ -315,6 +339,16 @@ void read_tls(Section& section, TlsSettings& tls) {
   read(section, "min_version", tls.min_version,
        [](const toml::node& n) { return choice_of(n, detail::kTlsVersions); });
   read(section, "ciphers", tls.ciphers, string_of);
+  read(section, "certificates", tls.certificates,
+       [&](const toml::node& n) { return certificates_of(n, base); });
+  read(section, "ticket_key_rotation", tls.ticket_key_rotation, whole_seconds_of);
+}
+
+void read_privileges(Section& section, PrivilegeSettings& privileges) {
+  const fs::path& base = section.origin().base_dir;
+  read(section, "user", privileges.user, string_of);
+  read(section, "group", privileges.group, string_of);
+  read(section, "chroot", privileges.chroot, [&](const toml::node& n) { return path_of(n, base); });
 }
 
 void read_auth(Section& section, AuthSettings& auth) {
@@ -416,6 +450,7 @@ Config load_string(std::string_view toml, std::string_view origin) {
   read_section(root, "session", [&](Section& s) { read_session(s, config.session); });
   read_section(root, "lmtp", [&](Section& s) { read_lmtp(s, config.lmtp); });
   read_section(root, "limits", [&](Section& s) { read_limits(s, config.limits); });
+  read_section(root, "privileges", [&](Section& s) { read_privileges(s, config.privileges); });
   root.reject_unknown();
   return config;
 }

@@ -7,6 +7,8 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
 
 #include <cctype>
@@ -45,6 +47,7 @@ class Validator {
     check_mail();
     check_session();
     check_lmtp();
+    check_privileges();
     check_general();
   }
 
@@ -79,12 +82,34 @@ class Validator {
       fail("tls.min_version", fmt::format("\"{}\" is not one of {}", tls.min_version,
                                           detail::describe_choices(detail::kTlsVersions)));
     }
+    if (!tls.certificates.empty() && tls.cert.empty()) {
+      fail("tls.certificates", "needs tls.cert and tls.key, the default certificate");
+    }
     if (tls.cert.empty() && tls.key.empty() && !tls_required()) return;
     if (tls.cert.empty()) fail("tls.cert", fmt::format("not set; {}", why_tls()));
     if (tls.key.empty()) fail("tls.key", fmt::format("not set; {}", why_tls()));
     check_readable("tls.cert", tls.cert);
     check_readable("tls.key", tls.key);
     check_tls_files();
+    for (const CertificatePair& pair : tls.certificates) check_extra_certificate(pair);
+  }
+
+  void check_extra_certificate(const CertificatePair& pair) const {
+    check_readable("tls.certificates", pair.cert);
+    check_readable("tls.certificates", pair.key);
+    ERR_clear_error();
+    SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+    if (!ctx) fail("tls", "cannot create a TLS context: " + openssl_error());
+    if (SSL_CTX_use_certificate_chain_file(ctx.get(), pair.cert.c_str()) != 1) {
+      fail("tls.certificates", fmt::format("{}: not a PEM certificate chain: {}",
+                                           pair.cert.string(), openssl_error()));
+    }
+    const PkeyPtr key = read_private_key("tls.certificates", pair.key);
+    if (X509_check_private_key(SSL_CTX_get0_certificate(ctx.get()), key.get()) != 1) {
+      ERR_clear_error();
+      fail("tls.certificates", fmt::format("{} does not match the certificate in {}",
+                                           pair.key.string(), pair.cert.string()));
+    }
   }
 
   // Without a certificate, listen.pop3 cannot offer STLS; that is only workable if plaintext
@@ -112,7 +137,7 @@ class Validator {
       fail("tls.cert",
            fmt::format("{}: not a PEM certificate chain: {}", tls.cert.string(), openssl_error()));
     }
-    const PkeyPtr key = read_private_key();
+    const PkeyPtr key = read_private_key("tls.key", tls.key);
     if (X509_check_private_key(SSL_CTX_get0_certificate(ctx.get()), key.get()) != 1) {
       ERR_clear_error();
       fail("tls.key", fmt::format("{} does not match the certificate in {}", tls.key.string(),
@@ -124,15 +149,14 @@ class Validator {
     }
   }
 
-  PkeyPtr read_private_key() const {
-    const fs::path& path = config_.tls.key;
+  PkeyPtr read_private_key(std::string_view name, const fs::path& path) const {
     BioPtr bio(BIO_new_file(path.c_str(), "r"));
-    if (!bio) fail("tls.key", fmt::format("cannot open {}: {}", path.string(), openssl_error()));
+    if (!bio) fail(name, fmt::format("cannot open {}: {}", path.string(), openssl_error()));
     // A passphrase prompt would hang a daemon; an encrypted key simply fails to load.
     PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, refuse_passphrase, nullptr));
     if (!key) {
-      fail("tls.key", fmt::format("{}: not an unencrypted PEM private key: {}", path.string(),
-                                  openssl_error()));
+      fail(name, fmt::format("{}: not an unencrypted PEM private key: {}", path.string(),
+                             openssl_error()));
     }
     return key;
   }
@@ -264,6 +288,46 @@ class Validator {
                          lmtp.recipient_delimiter));
       }
     }
+  }
+
+  // Root inside a chroot can leave it, so a chroot only makes sense with a user to drop to; and
+  // what the server opens after the drop must be inside it.
+  void check_privileges() const {
+    const PrivilegeSettings& privileges = config_.privileges;
+    if (!privileges.user.empty() && !known_id(privileges.user, true)) {
+      fail("privileges.user", fmt::format("no such user \"{}\"", privileges.user));
+    }
+    if (!privileges.group.empty() && !known_id(privileges.group, false)) {
+      fail("privileges.group", fmt::format("no such group \"{}\"", privileges.group));
+    }
+    if (privileges.chroot.empty()) return;
+    if (privileges.user.empty()) {
+      fail("privileges.chroot", "needs privileges.user: root can leave a chroot");
+    }
+    struct stat info {};
+    if (::stat(privileges.chroot.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
+      fail("privileges.chroot", fmt::format("{} is not a directory", privileges.chroot.string()));
+    }
+    check_inside_chroot("auth.passwd", config_.auth.passwd.string());
+    std::string_view location = config_.mail.location;
+    location.remove_prefix(detail::location_prefix(location).size());
+    if (location.starts_with("%h")) {
+      fail("mail.location", "cannot start with %h together with privileges.chroot");
+    }
+    check_inside_chroot("mail.location", location);
+  }
+
+  void check_inside_chroot(std::string_view key, std::string_view path) const {
+    const std::string root = config_.privileges.chroot.lexically_normal().string();
+    const std::string prefix = root.ends_with('/') ? root : root + '/';
+    if (!path.starts_with(prefix)) {
+      fail(key, fmt::format("{} is outside privileges.chroot ({})", path, root));
+    }
+  }
+
+  static bool known_id(const std::string& name, bool user) {
+    if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos) return true;
+    return user ? ::getpwnam(name.c_str()) != nullptr : ::getgrnam(name.c_str()) != nullptr;
   }
 
   static bool is_loopback(const std::string& address) {

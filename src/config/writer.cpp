@@ -25,6 +25,14 @@ class TomlWriter {
     if (value.empty()) return comment(key, unset);
     string(key, value.string());
   }
+  void certificates(std::string_view key, const std::vector<CertificatePair>& pairs) {
+    out_ << key << " = [";
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+      out_ << (i ? ", " : "") << "{ cert = " << quoted(pairs[i].cert.string())
+           << ", key = " << quoted(pairs[i].key.string()) << " }";
+    }
+    out_ << "]\n";
+  }
   void octal(std::string_view key, unsigned value) {
     out_ << key << " = 0o" << fmt::format("{:o}", value) << '\n';
   }
@@ -53,6 +61,13 @@ class TomlWriter {
   }
 
   std::string text() const { return out_.str(); }
+
+  static std::string quoted(std::string_view value) {
+    std::ostringstream out;
+    out << toml::toml_formatter(toml::value<std::string>(mask_secrets(value)),
+                                toml::format_flags::none);
+    return out.str();
+  }
 
  private:
   std::ostringstream out_;
@@ -94,6 +109,23 @@ void write_tls(TomlWriter& out, const TlsSettings& tls) {
   out.path("key", tls.key, "not set (no TLS)");
   out.string("min_version", tls.min_version);
   out.string("ciphers", tls.ciphers);
+  out.certificates("certificates", tls.certificates);
+  out.duration("ticket_key_rotation", tls.ticket_key_rotation);
+}
+
+void write_privileges(TomlWriter& out, const PrivilegeSettings& privileges) {
+  out.section("privileges");
+  if (privileges.user.empty()) {
+    out.comment("user", "not set (keep the starting user)");
+  } else {
+    out.string("user", privileges.user);
+  }
+  if (privileges.group.empty()) {
+    out.comment("group", "not set (the user's primary group)");
+  } else {
+    out.string("group", privileges.group);
+  }
+  out.path("chroot", privileges.chroot, "not set");
 }
 
 void write_auth(TomlWriter& out, const AuthSettings& auth) {
@@ -180,6 +212,7 @@ std::string to_toml(const Config& config) {
   write_session(out, config.session);
   write_limits(out, config.limits);
   write_lmtp(out, config.lmtp);
+  write_privileges(out, config.privileges);
   return out.text();
 }
 

@@ -6,6 +6,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/ssl/context.hpp>
 #include <cstdint>
+#include <memory>
 
 #include "config/config.hpp"
 #include "net/abuse_guard.hpp"
@@ -22,6 +23,8 @@ struct ConnectionEnv {
   BlockingPool& pool;
   AbuseGuard& guard;
   asio::ssl::context* tls;  // null when no certificate is configured
+  // Keeps `config` and `tls` alive for the whole session after a reload replaced them.
+  std::shared_ptr<const void> generation;
 };
 
 asio::awaitable<void> serve_connection(ConnectionEnv env, asio::ip::tcp::socket socket,

@@ -39,6 +39,12 @@ AbuseSettings abuse_settings(const config::Config& config) {
   return settings;
 }
 
+// The reloadable part of the configuration, immutable once built; connections share it.
+struct Server::Generation {
+  config::Config config;
+  std::shared_ptr<asio::ssl::context> tls;
+};
+
 struct Server::Listener {
   Listener(asio::io_context& context, ListenerKind kind) : acceptor(context), kind(kind) {}
   tcp::acceptor acceptor;
@@ -74,10 +80,8 @@ Server::~Server() {
 Result<void> Server::open() {
   const auto& listen = config_.listen;
   if (listen.pop3 || listen.pop3s) {
-    TlsOptions tls{config_.tls.cert, config_.tls.key, config_.tls.min_version,
-                   config_.tls.ciphers};
-    if (!tls.cert.empty() || listen.pop3s) {
-      auto context = make_server_tls_context(tls);
+    if (!config_.tls.cert.empty() || listen.pop3s) {
+      auto context = make_tls(config_);
       if (!context) return context.error();
       tls_ = std::move(*context);
     }
@@ -154,7 +158,8 @@ asio::awaitable<void> Server::accept_loop(Listener& listener) {
       co_await pause.async_wait(kAsTuple);
       continue;
     }
-    ConnectionEnv env{config_, *login_, *pool_, *guard_, tls_.get()};
+    const std::shared_ptr<const Generation> current = generation();
+    ConnectionEnv env{current->config, *login_, *pool_, *guard_, current->tls.get(), current};
     asio::co_spawn(home, serve_connection(env, std::move(socket), listener.kind,
                                           next_session_id_.fetch_add(1)),
                    asio::detached);
@@ -169,6 +174,9 @@ void Server::run() {
     spdlog::info("signal {} received: shutting down (open sessions end without UPDATE)", signal);
     stop();
   });
+  generation_ = std::make_shared<const Generation>(Generation{config_, tls_});
+  asio::signal_set hangup(main, SIGHUP);
+  await_reload(hangup);
   for (auto& listener : listeners_) {
     asio::co_spawn(main, accept_loop(*listener), asio::detached);
   }
@@ -186,6 +194,92 @@ void Server::run() {
 
 void Server::stop() {
   for (auto& context : contexts_) context->stop();
+}
+
+Result<std::shared_ptr<asio::ssl::context>> Server::make_tls(const config::Config& config) {
+  const std::chrono::seconds rotation = config.tls.ticket_key_rotation;
+  if (rotation.count() == 0) {
+    ticket_keys_.reset();
+  } else if (!ticket_keys_ || ticket_keys_->rotation() != rotation) {
+    ticket_keys_ = std::make_shared<TicketKeys>(rotation);
+  }
+  TlsOptions tls{config.tls.cert, config.tls.key, config.tls.min_version, config.tls.ciphers, {},
+                 ticket_keys_};
+  for (const auto& pair : config.tls.certificates) tls.certificates.push_back({pair.cert, pair.key});
+  return make_server_tls_context(tls);
+}
+
+std::shared_ptr<const Server::Generation> Server::generation() const {
+  std::lock_guard lock(generation_mutex_);
+  return generation_;
+}
+
+void Server::await_reload(asio::signal_set& hangup) {
+  hangup.async_wait([this, &hangup](const asio::error_code& ec, int) {
+    if (ec) return;
+    spdlog::info("signal SIGHUP received: reloading the configuration");
+    if (auto done = reload_now(); !done) {
+      spdlog::error("reload failed, keeping the running configuration: {}",
+                    done.error().describe());
+    }
+    await_reload(hangup);
+  });
+}
+
+Result<void> Server::reload_now() {
+  if (!reloader_) return make_error(errc::invalid_input, "no configuration source to reload from");
+  auto fresh = reloader_();
+  if (!fresh) return fresh.error();
+  return reload(std::move(*fresh));
+}
+
+namespace {
+
+// Keys bound at start-up keep their running values; a change is logged, not silently ignored.
+template <class T>
+void keep_running(const char* key, T& fresh, const T& running) {
+  if (fresh == running) return;
+  spdlog::warn("reload: {} changed; it takes effect after a restart", key);
+  fresh = running;
+}
+
+}  // namespace
+
+Result<void> Server::reload(config::Config fresh) {
+  const config::Config& running = config_;
+  keep_running("listen", fresh.listen, running.listen);
+  keep_running("threads", fresh.threads, running.threads);
+  keep_running("data_dir", fresh.data_dir, running.data_dir);
+  keep_running("mail", fresh.mail, running.mail);
+  keep_running("lmtp", fresh.lmtp, running.lmtp);
+  keep_running("limits", fresh.limits, running.limits);
+  keep_running("privileges", fresh.privileges, running.privileges);
+  keep_running("auth.passwd", fresh.auth.passwd, running.auth.passwd);
+  keep_running("auth.failure_delay", fresh.auth.failure_delay, running.auth.failure_delay);
+  keep_running("auth.max_failure_delay", fresh.auth.max_failure_delay,
+               running.auth.max_failure_delay);
+  keep_running("auth.ban_after_failures", fresh.auth.ban_after_failures,
+               running.auth.ban_after_failures);
+  keep_running("auth.failure_window", fresh.auth.failure_window, running.auth.failure_window);
+  keep_running("auth.ban_duration", fresh.auth.ban_duration, running.auth.ban_duration);
+  keep_running("auth.trusted_networks", fresh.auth.trusted_networks,
+               running.auth.trusted_networks);
+  keep_running("auth.rehash", fresh.auth.rehash, running.auth.rehash);
+  fresh.embedded_default = running.embedded_default;
+  std::shared_ptr<asio::ssl::context> tls;
+  if (!fresh.tls.cert.empty()) {
+    auto context = make_tls(fresh);
+    if (!context) return context.error();
+    tls = std::move(*context);
+  } else if (config_.listen.pop3s) {
+    return make_error(errc::invalid_input, "listen.pop3s needs a certificate");
+  }
+  spdlog::set_level(spdlog::level::from_str(fresh.log_level));
+  auto next = std::make_shared<const Generation>(Generation{std::move(fresh), std::move(tls)});
+  std::lock_guard lock(generation_mutex_);
+  generation_ = std::move(next);
+  spdlog::info("reloaded: new connections use the new configuration and certificates");
+  return {};
 }
 
 }  // namespace mailport::net

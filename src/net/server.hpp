@@ -4,8 +4,11 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/signal_set.hpp>
 #include <asio/ssl/context.hpp>
 #include <atomic>
+#include <functional>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +19,7 @@
 #include "net/abuse_guard.hpp"
 #include "net/blocking_pool.hpp"
 #include "net/login_service.hpp"
+#include "net/tls_context.hpp"
 #include "store/mail_store.hpp"
 
 namespace mailport::net {
@@ -44,12 +48,27 @@ class Server {
   AbuseGuard& guard() { return *guard_; }
   const std::vector<BoundListener>& listeners() const { return bound_; }
 
+  // SIGHUP calls `reloader` for a fresh configuration (an error keeps the running one) and hands
+  // it to reload().
+  using Reloader = std::function<Result<config::Config>()>;
+  void set_reloader(Reloader reloader) { reloader_ = std::move(reloader); }
+  // New connections get the new TLS certificates and settings, session settings and log level;
+  // open sessions keep what they started with. Keys bound at start-up (listeners, storage,
+  // privileges, limits, penalties, the users file's path) keep their running values and are
+  // logged as needing a restart. The users file itself is re-read whenever it changes.
+  Result<void> reload(config::Config fresh);
+
   // Serves until SIGINT/SIGTERM or stop(). Open sessions end without UPDATE.
   void run();
   void stop();
 
  private:
   struct Listener;
+  struct Generation;
+  Result<std::shared_ptr<asio::ssl::context>> make_tls(const config::Config& config);
+  std::shared_ptr<const Generation> generation() const;
+  void await_reload(asio::signal_set& hangup);
+  Result<void> reload_now();
   Result<void> bind_listener(ListenerKind kind, const config::Endpoint& endpoint,
                              std::optional<std::uint16_t> fallback_port);
   asio::awaitable<void> accept_loop(Listener& listener);
@@ -63,6 +82,10 @@ class Server {
   std::unique_ptr<AbuseGuard> guard_;
   std::unique_ptr<LoginService> login_;
   std::shared_ptr<asio::ssl::context> tls_;
+  std::shared_ptr<TicketKeys> ticket_keys_;
+  mutable std::mutex generation_mutex_;
+  std::shared_ptr<const Generation> generation_;  // what new connections get
+  Reloader reloader_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<BoundListener> bound_;
   std::size_t next_context_ = 0;
