@@ -16,7 +16,7 @@
 #include "config/config.hpp"
 #include "net/privileges.hpp"
 #include "net/server.hpp"
-#include "store/maildir_store.hpp"
+#include "store/store_factory.hpp"
 
 namespace mailport::cli {
 namespace {
@@ -26,6 +26,7 @@ struct ServeOptions {
   std::optional<std::string> pop3, pop3s, cert, key, passwd, mail, plaintext_auth, log_level;
   std::optional<std::string> failure_delay, lock_timeout;
   std::optional<unsigned> threads;
+  std::vector<std::string> lmtp;  // every --lmtp together replaces lmtp.listen
 };
 
 [[noreturn]] void fail(int code, const std::string& message) {
@@ -61,6 +62,18 @@ void apply_flags(const ServeOptions& options, config::Config& config) {
     config.listen.pop3s = endpoint_flag("--pop3s", *options.pop3s);
     config.listen.pop3s_fallback_port.reset();
     overridden("listen.pop3s");
+  }
+  if (!options.lmtp.empty()) {
+    config.lmtp.listen.clear();
+    for (const std::string& value : options.lmtp) {
+      try {
+        std::optional<config::LmtpAddress> address = config::parse_lmtp_address(value);
+        if (address) config.lmtp.listen.push_back(std::move(*address));
+      } catch (const std::invalid_argument& e) {
+        fail(kExitUsage, "--lmtp " + value + ": " + e.what());
+      }
+    }
+    overridden("lmtp.listen");
   }
   if (options.cert) config.tls.cert = *options.cert, overridden("tls.cert");
   if (options.key) config.tls.key = *options.key, overridden("tls.key");
@@ -198,7 +211,8 @@ void run_serve(const ServeOptions& options) {
   net::Server server(config,
                      std::make_unique<net::MailOwnerCheck>(
                          std::make_unique<auth::PasswdFileDb>(config.auth.passwd)),
-                     std::make_unique<store::MaildirStore>(config.mail.location));
+                     store::make_store(store::parse_mail_location(config.mail.location),
+                                       {.lock_timeout = config.mail.lock_timeout}));
   if (auto opened = server.open(); !opened) fail(kExitConfig, opened.error().describe());
   settle_privileges(config, run_as, server);
   server.set_reloader([&options, config_file, chroot = config.privileges.chroot] {
@@ -209,6 +223,9 @@ void run_serve(const ServeOptions& options) {
     spdlog::info("listening listener={} address={} port={}", net::to_string(listener.kind),
                  listener.endpoint.address().to_string(), listener.endpoint.port());
     (listener.kind == net::ListenerKind::pop3 ? pop3_port : pop3s_port) = listener.endpoint.port();
+  }
+  for (const std::string& address : server.lmtp_addresses()) {
+    spdlog::info("listening listener=lmtp address={}", address);
   }
   if (demo) std::cout << describe_ready(config, *demo, pop3_port, pop3s_port) << std::flush;
   server.run();
@@ -224,11 +241,14 @@ void setup_serve_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   serve->add_option("--pop3", options->pop3, "Plain POP3 listener with STLS: ADDR:PORT or off");
   serve->add_option("--pop3s", options->pop3s, "Implicit-TLS listener: ADDR:PORT or off");
+  serve->add_option("--lmtp", options->lmtp,
+                    "LMTP listener: unix:PATH, loopback ADDR:PORT or off (repeatable)");
   serve->add_option("--cert", options->cert, "TLS certificate chain (PEM)");
   serve->add_option("--key", options->key, "TLS private key (PEM)");
   serve->add_option("--passwd", options->passwd, "Users file (passwd-file format)");
   serve->add_option("--mail", options->mail,
-                    "Maildir location template: %u login, %n local part, %d domain, %h home");
+                    "Mail location: [maildir:]TEMPLATE or mbox:TEMPLATE (%u login, %n local part, "
+                    "%d domain, %h home)");
   serve->add_option("--plaintext-auth", options->plaintext_auth,
                     "Logins before TLS: never (default), loopback or always");
   serve->add_option("--failure-delay", options->failure_delay,
@@ -239,7 +259,9 @@ void setup_serve_command(CLI::App& app) {
   serve->add_option("--log-level", options->log_level, "trace, debug, info, warn or error");
   // A later flag wins, so wrappers can append overrides to a fixed command line.
   for (CLI::Option* option : serve->get_options()) {
-    if (option->get_type_size() > 0) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    if (option->get_type_size() > 0 && option->get_name() != "--lmtp") {
+      option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    }
   }
   serve->callback([options] { run_serve(*options); });
 }

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "net/connection.hpp"
+#include "net/lmtp_listener.hpp"
 #include "net/tls_context.hpp"
 
 namespace mailport::net {
@@ -67,11 +68,13 @@ Server::Server(config::Config config, std::unique_ptr<auth::PassDb> passdb,
                     .login_delay = config_.mail.login_delay,
                     .rehash = config_.auth.rehash,
                     .passwd_file = config_.auth.passwd});
+  lmtp_ = std::make_unique<LmtpServer>(config_, *passdb_, *pool_);
 }
 
 Server::~Server() {
   // Sessions (and the mailbox locks they hold) go before the pool their work may sit in.
   listeners_.clear();
+  lmtp_->close();
   for (auto& context : contexts_) context->stop();
   contexts_.clear();
   pool_.reset();
@@ -100,7 +103,11 @@ Result<void> Server::open() {
     }
   }
   if (bound_.empty()) return make_error(errc::invalid_input, "no listener is enabled");
-  return {};
+  return lmtp_->open(*contexts_.front());
+}
+
+const std::vector<std::string>& Server::lmtp_addresses() const {
+  return lmtp_->addresses();
 }
 
 Result<void> Server::bind_listener(ListenerKind kind, const config::Endpoint& endpoint,
@@ -180,6 +187,7 @@ void Server::run() {
   for (auto& listener : listeners_) {
     asio::co_spawn(main, accept_loop(*listener), asio::detached);
   }
+  lmtp_->start(main, [this]() -> asio::io_context& { return next_context(); });
   // Keep every context alive while it has no connection yet.
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   for (auto& context : contexts_) guards.push_back(asio::make_work_guard(*context));

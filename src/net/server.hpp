@@ -24,6 +24,8 @@
 
 namespace mailport::net {
 
+class LmtpServer;
+
 enum class ListenerKind { pop3, pop3s };
 std::string_view to_string(ListenerKind kind);
 
@@ -47,6 +49,8 @@ class Server {
   Result<void> open();
   AbuseGuard& guard() { return *guard_; }
   const std::vector<BoundListener>& listeners() const { return bound_; }
+  // Bound LMTP addresses ("unix:/run/mailport/lmtp", "127.0.0.1:2424"), for the log.
+  const std::vector<std::string>& lmtp_addresses() const;
 
   // SIGHUP calls `reloader` for a fresh configuration (an error keeps the running one) and hands
   // it to reload().
@@ -81,6 +85,7 @@ class Server {
   std::unique_ptr<BlockingPool> pool_;
   std::unique_ptr<AbuseGuard> guard_;
   std::unique_ptr<LoginService> login_;
+  std::unique_ptr<LmtpServer> lmtp_;
   std::shared_ptr<asio::ssl::context> tls_;
   std::shared_ptr<TicketKeys> ticket_keys_;
   mutable std::mutex generation_mutex_;
