@@ -260,7 +260,7 @@ WEAK_CIPHER_CLASSES = ("cipherlist_NULL", "cipherlist_aNULL", "cipherlist_EXPORT
 OLD_PROTOCOLS = ("SSLv2", "SSLv3", "TLS1", "TLS1_1")
 
 
-def testssl(target, starttls, out):
+def run_testssl(target, starttls, out):
     """Protocols, cipher classes, renegotiation and the vulnerability checks; flat JSON out."""
     cmd = ["testssl", "--quiet", "--color", "0", "--warnings", "off", "--ip", "one",
            "--openssl-timeout", "10", "--jsonfile", str(out), "-p", "-s", "-R", "-U"]
@@ -280,7 +280,7 @@ def test_testssl_finds_nothing_on_either_port(make_server, pki, tmp_path):
         "pop3s": (tmp_path / "pop3s.json", False, server.pop3s_port),
         "pop3": (tmp_path / "pop3.json", True, server.pop3_port),
     }
-    procs = {name: testssl(f"127.0.0.1:{port}", starttls, out)
+    procs = {name: run_testssl(f"127.0.0.1:{port}", starttls, out)
              for name, (out, starttls, port) in scans.items()}
     outputs = {}
     for name, proc in procs.items():
