@@ -2,7 +2,9 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <ctime>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -79,21 +81,65 @@ CheckReport run_check(const CheckOptions& options) {
   return report;
 }
 
-std::string render_table(const CheckReport& report, bool color) {
-  std::string out = fmt::format("mailport check {}\n\n", report.host);
-  out += fmt::format("{:<10} {:<15} {:<6} {}\n", "PORT", "CHECK", "RESULT", "DETAIL");
+namespace {
+
+bool same_result(const Finding& a, const Finding& b) {
+  return a.check == b.check && a.severity == b.severity && a.explanation == b.explanation;
+}
+
+// The port whose findings include every finding of `port` word for word, if any: STLS on 110
+// usually shares its TLS set-up with 995, and one line says so better than nine.
+std::optional<std::string> identical_to(const CheckReport& report, const std::string& port) {
+  std::vector<const Finding*> mine;
   for (const auto& f : report.findings) {
+    if (f.port == port) mine.push_back(&f);
+  }
+  for (const auto& candidate : report.findings) {
+    if (candidate.port == port) continue;
+    const bool covers = std::ranges::all_of(mine, [&](const Finding* f) {
+      return std::ranges::any_of(report.findings, [&](const Finding& g) {
+        return g.port == candidate.port && same_result(*f, g);
+      });
+    });
+    if (covers) return candidate.port;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string render_table(const CheckReport& report, bool color) {
+  std::size_t width = 4;
+  for (const auto& f : report.findings) width = std::max(width, f.port.size());
+  const auto row = [&](const std::string& port, const std::string& check, Severity severity,
+                       const std::string& text) {
     // Pad by the plain width: colour codes take no room on screen.
-    const std::string verdict = colored(f.severity, color);
-    const std::size_t pad = 6 - to_string(f.severity).size();
-    out += fmt::format("{:<10} {:<15} {}{} {}\n", f.port, f.check, verdict, std::string(pad, ' '),
-                       f.explanation);
-    if (!f.fix.empty()) out += fmt::format("{:<34}fix: {}\n", "", f.fix);
+    const std::size_t pad = 7 - to_string(severity).size();
+    return fmt::format("{:<{}}  {:<15} {}{}{}\n", port, width, check, colored(severity, color),
+                       std::string(pad, ' '), text);
+  };
+  std::string out = fmt::format("mailport check {}\n\n", report.host);
+  out += fmt::format("{:<{}}  {:<15} {:<7}{}\n", "PORT", width, "CHECK", "RESULT", "DETAIL");
+  std::set<std::string> collapsed;
+  for (const auto& f : report.findings) {
+    if (collapsed.contains(f.port)) continue;
+    if (f.port.ends_with("+STLS")) {
+      if (const auto same = identical_to(report, f.port)) {
+        collapsed.insert(f.port);
+        Severity worst = Severity::pass;
+        std::size_t n = 0;
+        for (const auto& g : report.findings) {
+          if (g.port == f.port) worst = std::max(worst, g.severity), ++n;
+        }
+        out += row(f.port, "tls", worst, fmt::format("same {} TLS results as port {}", n, *same));
+        continue;
+      }
+    }
+    out += row(f.port, f.check, f.severity, f.explanation);
+    if (!f.fix.empty()) out += fmt::format("{:<{}}fix: {}\n", "", width + 25, f.fix);
   }
   const Counts counts = count(report);
-  if (!report.connected) {
-    out += "\nCould not connect to any probed port.\n";
-  }
+  if (!report.connected) out += "\nCould not connect to any probed port.\n";
   out += fmt::format("\n{} FAIL, {} WARN, {} PASS (exit status {})\n", counts.fail, counts.warn,
                      counts.pass, report.exit_status());
   return out;

@@ -148,7 +148,22 @@ Result<void> client_handshake(SSL* ssl, const TlsClientConfig& config) {
 
 TlsSummary summarize(SSL* ssl) {
   TlsSummary summary;
-  summary.version = SSL_get_version(ssl);
+  switch (SSL_version(ssl)) {
+    case TLS1_VERSION:
+      summary.version = to_string(TlsVersion::tls1_0);
+      break;
+    case TLS1_1_VERSION:
+      summary.version = to_string(TlsVersion::tls1_1);
+      break;
+    case TLS1_2_VERSION:
+      summary.version = to_string(TlsVersion::tls1_2);
+      break;
+    case TLS1_3_VERSION:
+      summary.version = to_string(TlsVersion::tls1_3);
+      break;
+    default:
+      summary.version = SSL_get_version(ssl);
+  }
   const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
   if (cipher != nullptr) {
     summary.cipher = SSL_CIPHER_get_name(cipher);

@@ -62,7 +62,7 @@ std::string take_openssl_errors();
 
 // What the handshake negotiated, for logs and `check`.
 struct TlsSummary {
-  std::string version;  // "TLSv1.3"
+  std::string version;  // "TLS 1.3"
   std::string cipher;   // "TLS_AES_256_GCM_SHA384"
   std::string group;    // key exchange group ("X25519"), empty if unknown
   bool aead = false;

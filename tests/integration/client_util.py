@@ -10,6 +10,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import warnings
 
 from conftest import BIN, crlf, run
 
@@ -240,7 +241,9 @@ def legacy_tls_context(cert, key):
     """A server context that still accepts TLS 1.0 and 1.1 (and everything newer)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.set_ciphers("ALL:@SECLEVEL=0")
-    context.minimum_version = ssl.TLSVersion.TLSv1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # deprecated is the point here
+        context.minimum_version = ssl.TLSVersion.TLSv1
     context.load_cert_chain(str(cert), str(key))
     return context
 

@@ -33,7 +33,7 @@ CertFacts good_cert() {
 TlsFacts good_tls() {
   TlsFacts tls;
   tls.handshake_ok = true;
-  tls.negotiated = {"TLSv1.3", "TLS_AES_256_GCM_SHA384", "X25519", true, true, false};
+  tls.negotiated = {"TLS 1.3", "TLS_AES_256_GCM_SHA384", "X25519", true, true, false};
   tls.cert = good_cert();
   tls.versions = {{TlsVersion::tls1_0, false},
                   {TlsVersion::tls1_1, false},
@@ -141,12 +141,12 @@ TEST(AuditRules, LegacyTlsVersionsFail) {
 
 TEST(AuditRules, CipherWithoutForwardSecrecyOrAeadAndWeakSuites) {
   auto tls = good_tls();
-  tls.negotiated = {"TLSv1.2", "AES128-SHA", "", false, false, false};
+  tls.negotiated = {"TLS 1.2", "AES128-SHA", "", false, false, false};
   tls.weak_cipher = "AES128-SHA";
   auto findings = judge_tls("995", "h", tls, kNow);
   EXPECT_EQ(severity_of(findings, "995", "cipher"), Severity::fail);
   EXPECT_EQ(severity_of(findings, "995", "weak-ciphers"), Severity::fail);
-  tls.negotiated = {"TLSv1.2", "ECDHE-RSA-AES128-SHA", "X25519", false, true, false};
+  tls.negotiated = {"TLS 1.2", "ECDHE-RSA-AES128-SHA", "X25519", false, true, false};
   findings = judge_tls("995", "h", tls, kNow);
   EXPECT_EQ(severity_of(findings, "995", "cipher"), Severity::warn);
 }
@@ -267,15 +267,35 @@ TEST(CheckReport, TableAndJson) {
   report.findings.push_back({"995", "tls-versions", Severity::pass, "accepts TLS 1.3", ""});
   report.findings.push_back({"110", "stls", Severity::fail, "STLS is \"off\"", "Offer STLS."});
   const std::string table = render_table(report, false);
-  EXPECT_NE(table.find("995        tls-versions    PASS   accepts TLS 1.3\n"), std::string::npos);
-  EXPECT_NE(table.find("110        stls            FAIL   STLS is \"off\"\n"), std::string::npos);
-  EXPECT_NE(table.find("fix: Offer STLS."), std::string::npos);
+  EXPECT_NE(table.find("PORT  CHECK           RESULT DETAIL\n"), std::string::npos) << table;
+  EXPECT_NE(table.find("995   tls-versions    PASS   accepts TLS 1.3\n"), std::string::npos);
+  EXPECT_NE(table.find("110   stls            FAIL   STLS is \"off\"\n"), std::string::npos);
+  EXPECT_NE(table.find("\n                             fix: Offer STLS.\n"), std::string::npos);
   EXPECT_NE(table.find("1 FAIL, 0 WARN, 1 PASS (exit status 2)"), std::string::npos);
   EXPECT_NE(render_table(report, true).find("\x1b[1;31mFAIL\x1b[0m"), std::string::npos);
   const std::string json = render_json(report);
   EXPECT_NE(json.find("\"host\" : \"mail.example.org\""), std::string::npos) << json;
   EXPECT_NE(json.find("\"exit_status\" : 2"), std::string::npos) << json;
   EXPECT_NE(json.find("STLS is \\\"off\\\""), std::string::npos) << json;
+}
+
+TEST(CheckReport, StlsRowsIdenticalToAnotherPortCollapseInTheTableOnly) {
+  CheckReport report;
+  report.host = "h";
+  report.connected = true;
+  for (const char* port : {"995", "110+STLS"}) {
+    report.findings.push_back({port, "tls-versions", Severity::pass, "accepts TLS 1.3", ""});
+    report.findings.push_back({port, "resumption", Severity::warn, "no resumption", "Enable it."});
+  }
+  std::string table = render_table(report, false);
+  EXPECT_NE(table.find("110+STLS  tls             WARN   same 2 TLS results as port 995\n"),
+            std::string::npos)
+      << table;
+  EXPECT_EQ(table.find("110+STLS  resumption"), std::string::npos);
+  EXPECT_NE(render_json(report).find("\"port\" : \"110+STLS\""), std::string::npos);
+  report.findings.back().explanation = "different";
+  table = render_table(report, false);
+  EXPECT_NE(table.find("110+STLS  resumption      WARN   different"), std::string::npos) << table;
 }
 
 }  // namespace
