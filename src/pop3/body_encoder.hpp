@@ -12,9 +12,26 @@
 
 namespace mailport::pop3 {
 
+// Changes to what RETR/TOP send, for clients known to mishandle valid messages. All are off by
+// default; docs/compatibility.md says which client needs which.
+struct ClientWorkarounds {
+  // "outlook-no-nuls": NUL octets are sent as 0x80, which keeps the size; some clients stop
+  // reading a message at a NUL and then wait forever for the rest.
+  bool outlook_no_nuls = false;
+  // "oe-ns-eoh": a message whose header never ends (no empty line) gets the empty line, two
+  // octets the announced size does not count; some clients cannot show such a message.
+  bool oe_ns_eoh = false;
+
+  bool operator==(const ClientWorkarounds&) const = default;
+};
+
+// Turns the workaround called `name` on; false if there is no workaround of that name.
+bool enable_client_workaround(ClientWorkarounds& workarounds, std::string_view name);
+
 class BodyEncoder {
  public:
-  explicit BodyEncoder(std::optional<std::uint64_t> top_lines = std::nullopt);
+  explicit BodyEncoder(std::optional<std::uint64_t> top_lines = std::nullopt,
+                       ClientWorkarounds workarounds = {});
 
   // Appends the encoded form of `chunk` to `out`.
   void encode(std::string_view chunk, std::string& out);
@@ -26,7 +43,10 @@ class BodyEncoder {
  private:
   void end_line();
 
+  void append_text(std::string_view text, std::string& out) const;
+
   std::optional<std::uint64_t> top_lines_;
+  ClientWorkarounds workarounds_;
   bool at_line_start_ = true;
   bool after_cr_ = false;  // the last byte written was a CR, so a following LF completes a CRLF
   std::size_t line_octets_ = 0;  // written on the current line, not counting its line end

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/message_info.hpp"
+#include "pop3/body_encoder.hpp"
 #include "pop3/line_reader.hpp"
 #include "pop3/maildrop.hpp"
 #include "sasl/mechanism.hpp"
@@ -47,6 +48,7 @@ struct Options {
   std::optional<std::string> expire;                // CAPA EXPIRE value: "NEVER" or days
   std::vector<std::string> sasl_mechanisms = {"PLAIN", "LOGIN"};  // usable once TLS or allowed
   std::string greeting = "mailport ready.";
+  ClientWorkarounds client_workarounds;  // passed on in every Retrieve, for the BodyEncoder
   Limits limits;
 };
 
@@ -87,6 +89,7 @@ struct Retrieve {    // RETR or TOP: open message `index` (0-based into the snap
   std::optional<std::uint64_t> top_lines;  // TOP n m: body lines after the header
   std::string
       ok_line;  // "+OK ...\r\n": write it, then BodyEncoder output, then complete_retrieve()
+  ClientWorkarounds workarounds;  // Options::client_workarounds: BodyEncoder(top_lines, this)
 };
 struct Update {  // QUIT in TRANSACTION: expunge these (0-based), then complete_update()
   std::vector<std::size_t> deleted;

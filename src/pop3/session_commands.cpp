@@ -277,7 +277,8 @@ Session::Reply Session::retrieve(std::string_view number, std::optional<std::uin
   std::string ok = top_lines ? ok_line("Top of message follows.")
                              : ok_line(fmt::format("{} octets", maildrop_.message(*index).octets));
   if (!top_lines) retr_index_ = *index;
-  return start_request(Awaiting::retrieve, Retrieve{*index, top_lines, std::move(ok)});
+  return start_request(Awaiting::retrieve,
+                       Retrieve{*index, top_lines, std::move(ok), options_.client_workarounds});
 }
 
 Session::Reply Session::cmd_dele(Args args) {

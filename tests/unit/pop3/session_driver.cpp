@@ -103,7 +103,7 @@ void Driver::run(std::string& out) {
 
 void Driver::write_message(const Retrieve& request, std::string& out) {
   out += request.ok_line;
-  BodyEncoder encoder(request.top_lines);
+  BodyEncoder encoder(request.top_lines, request.workarounds);
   encoder.encode(backend_.messages.at(request.index).content, out);
   encoder.finish(out);
 }
