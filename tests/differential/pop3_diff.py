@@ -216,9 +216,39 @@ def run_script(port, context, tls_now, uids, script, source="127.0.0.1"):
     return session.transcript
 
 
-def capabilities(exchange, ignore):
-    """A CAPA body as a set of capability lines, without the ones listed in `ignore`."""
-    return {line for line in exchange.body if line.split(b" ")[0].decode() not in ignore}
+def raw_conversation(port, context, source, lines):
+    """Sends every line at once over implicit TLS and returns all the server sent, up to its
+    close: for differences that would desynchronise the line-by-line reader."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT,
+                                    source_address=(source, 0))
+    with context.wrap_socket(sock, server_hostname="localhost") as tls:
+        tls.sendall(b"".join(line + b"\r\n" for line in lines))
+        received = b""
+        for _ in range(100_000):
+            chunk = tls.recv(1 << 16)
+            if not chunk:
+                return received
+            received += chunk
+    raise AssertionError("the server did not close the connection")
+
+
+def capabilities(exchange, ignore, mechanisms_ignored=()):
+    """A CAPA body as a set of capability lines, without the ones listed in `ignore` and without
+    the SASL mechanisms in `mechanisms_ignored`."""
+    lines = set()
+    for line in exchange.body:
+        words = line.split(b" ")
+        if words[0].decode() in ignore:
+            continue
+        if words[0] == b"SASL":
+            line = b" ".join(w for w in words if w.decode() not in mechanisms_ignored)
+        lines.add(line)
+    return lines
+
+
+def mechanisms(exchange, ignored=()):
+    """The body of a mechanism listing (AUTH without argument) as a set."""
+    return {m for m in exchange.body if m.decode() not in ignored}
 
 
 def render(transcript):

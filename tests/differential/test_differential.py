@@ -10,13 +10,16 @@ import shutil
 import pytest
 
 from conftest import Server
-from pop3_diff import CLOSED, Session, Uids, capabilities, fm, render, run_script
+from pop3_diff import (CLOSED, Session, Uids, capabilities, fm, mechanisms, raw_conversation,
+                       render, run_script)
 from support import dovecot
 
 # Capabilities only one side announces (docs/compatibility.md): mailport implements RFC 6856
 # (UTF8, LANG); Dovecot lists CAPA itself, which is not a registered capability.
 MAILPORT_ONLY_CAPS = {"UTF8", "LANG"}
 DOVECOT_ONLY_CAPS = {"CAPA"}
+# The Dovecot under test offers PLAIN and LOGIN; mailport may offer SCRAM as well (RFC 5802).
+MAILPORT_ONLY_MECHANISMS = {"SCRAM-SHA-1", "SCRAM-SHA-256"}
 
 # Dovecot treats only connections whose remote address equals its local address as secure, so
 # the other loopback addresses the scripts connect from are made trusted (which also makes them
@@ -25,6 +28,9 @@ DOVECOT_EXTRA_CONFIG = "auth_failure_delay = 0\nlogin_trusted_networks = 127.0.0
 
 # alice's maildrop is only read; each test that changes a maildrop has a user of its own.
 MAILDROP_USERS = ("alice", "expunge", "wipe", "dropped", "locked")
+
+# Messages whose very first line starts with ".", in a maildrop of their own.
+DOT_FIRST = [("dot-only", b"."), ("dot-header", b".hidden: x\n\nbody\n")]
 
 EMPTY_FILE = 11  # message number of the 0-octet file
 BIG = 12  # message number of the 10 MB message
@@ -44,13 +50,16 @@ class Pair:
         if not dovecot.available():
             pytest.fail("Dovecot is required for the differential tests (./dev.sh installs it)")
         (tmp / "mailport").mkdir()
-        users = {user: f"{user}pw" for user in ("bob", *MAILDROP_USERS)}
+        users = {user: f"{user}pw" for user in ("bob", "dotfirst", *MAILDROP_USERS)}
         self.mailport = Server(tmp / "mailport", pki, users=users,
                                args=["--plaintext-auth", "loopback", "--lock-timeout", "0s"])
         for user in MAILDROP_USERS:
             for i, (_, data) in enumerate(maildrop()):
                 self.mailport.mail.add(user, data, folder="cur",
                                        name=f"{1700000000 + i}.M{i}P1.diff:2,S")
+        for i, (_, data) in enumerate(DOT_FIRST):
+            self.mailport.mail.add("dotfirst", data, folder="cur",
+                                   name=f"{1700000000 + i}.M{i}P1.diff:2,S")
         for sub in ("cur", "new", "tmp"):
             (self.mailport.mail.maildir("bob") / sub).mkdir(parents=True)
         self.dovecot = dovecot.DovecotServer(
@@ -109,9 +118,15 @@ def compare(mailport, dovecot_, accepted):
                                 f"mailport {describe(a)} / Dovecot {describe(b)}")
             continue
         if a.command.upper() == "CAPA" and a.status == b.status == "+OK":
-            ours, theirs = capabilities(a, MAILPORT_ONLY_CAPS), capabilities(b, DOVECOT_ONLY_CAPS)
+            ours = capabilities(a, MAILPORT_ONLY_CAPS, MAILPORT_ONLY_MECHANISMS)
+            theirs = capabilities(b, DOVECOT_ONLY_CAPS)
             if ours != theirs:
                 problems.append(f"CAPA: mailport {sorted(ours)} / Dovecot {sorted(theirs)}")
+            continue
+        if a.command.upper() == "AUTH" and a.status == b.status == "+OK" and a.body is not None:
+            ours, theirs = mechanisms(a, MAILPORT_ONLY_MECHANISMS), mechanisms(b)
+            if ours != theirs:
+                problems.append(f"AUTH: mailport {sorted(ours)} / Dovecot {sorted(theirs)}")
             continue
         if a.view() != b.view():
             problems.append(f"{a.command[:80]!r}:\n    mailport {describe(a)}\n"
@@ -125,7 +140,8 @@ def capa_after_login(a, b):
     2449 §5 asks for capabilities available in the AUTHORIZATION state."""
     if not a.status == b.status == "+OK":
         return False
-    ours, theirs = capabilities(a, MAILPORT_ONLY_CAPS), capabilities(b, DOVECOT_ONLY_CAPS)
+    ours = capabilities(a, MAILPORT_ONLY_CAPS, MAILPORT_ONLY_MECHANISMS)
+    theirs = capabilities(b, DOVECOT_ONLY_CAPS)
     return theirs <= ours and {c.split(b" ")[0] for c in ours - theirs} == {b"USER", b"SASL"}
 
 
@@ -352,6 +368,25 @@ def test_overlong_and_control_character_lines(pair):
                 ("raw", b"NOOP\x01\r\n", "NOOP^A"), ("raw", b"\x00\r\n", "NUL"), "STAT",
                 "QUIT"],
                accepted={"LIST 000...1": ("-ERR", "+OK")})
+
+
+def test_first_line_of_a_message_starting_with_a_dot(pair):
+    # Documented: Dovecot does not dot-stuff a message's first line, so a message "." ends its
+    # RETR response early (the rest desynchronises the session) and ".hidden: x" reaches the
+    # client as "hidden: x". mailport stuffs every line (RFC 1939 §3).
+    lines = [b"USER dotfirst", b"PASS dotfirstpw", b"RETR 1", b"RETR 2", b"TOP 2 0", b"QUIT"]
+    source = pair.source()
+    replies = {name: raw_conversation(server.pop3s_port, pair.context, source, lines)
+               for name, server in (("mailport", pair.mailport), ("dovecot", pair.dovecot))}
+    retrieved = {name: raw.split(b"Logged in.\r\n", 1)[1] for name, raw in replies.items()}
+    assert retrieved["mailport"] == (b"+OK 1 octets\r\n..\r\n.\r\n"
+                                     b"+OK 20 octets\r\n..hidden: x\r\n\r\nbody\r\n.\r\n"
+                                     b"+OK Top of message follows.\r\n..hidden: x\r\n\r\n.\r\n"
+                                     b"+OK Logging out (0 messages deleted).\r\n")
+    assert retrieved["dovecot"] == (b"+OK 1 octets\r\n.\r\n.\r\n"
+                                    b"+OK 20 octets\r\n.hidden: x\r\n\r\nbody\r\n.\r\n"
+                                    b"+OK\r\n.hidden: x\r\n\r\n.\r\n"
+                                    b"+OK Logging out.\r\n")
 
 
 # --- UPDATE state and what it leaves behind ----------------------------------------------------
