@@ -1,5 +1,7 @@
 #include "auth/password.hpp"
 
+#include "auth/scram.hpp"
+
 #include <argon2.h>
 #include <crypt.h>
 #include <sodium.h>
@@ -35,6 +37,8 @@ constexpr std::array kSchemeNames{
     SchemeName{Scheme::blf_crypt, "BLF-CRYPT"},
     SchemeName{Scheme::sha512_crypt, "SHA512-CRYPT"},
     SchemeName{Scheme::sha256_crypt, "SHA256-CRYPT"},
+    SchemeName{Scheme::scram_sha_256, "SCRAM-SHA-256"},
+    SchemeName{Scheme::scram_sha_1, "SCRAM-SHA-1"},
     SchemeName{Scheme::plain, "PLAIN"},
     SchemeName{Scheme::plain, "CLEAR"},
     SchemeName{Scheme::plain, "CLEARTEXT"},
@@ -51,7 +55,7 @@ bool sodium_ready() {
 
 // How a stored value is checked. Argon2i and the crypt(3) formats outside the Scheme enum
 // (MD5-crypt, yescrypt) are accepted so existing users files keep working.
-enum class Method { argon2id, argon2i, crypt, plain };
+enum class Method { argon2id, argon2i, crypt, plain, scram_sha_256, scram_sha_1 };
 
 struct Classified {
   Method method;
@@ -79,6 +83,10 @@ std::optional<Classified> classify_named(std::string_view name, std::string_view
   if (iequals(name, "PLAIN") || iequals(name, "CLEAR") || iequals(name, "CLEARTEXT")) {
     return Classified{Method::plain, hash, Scheme::plain};
   }
+  if (iequals(name, "SCRAM-SHA-256")) {
+    return Classified{Method::scram_sha_256, hash, Scheme::scram_sha_256};
+  }
+  if (iequals(name, "SCRAM-SHA-1")) return Classified{Method::scram_sha_1, hash, Scheme::scram_sha_1};
   auto bare = classify_bare(hash);
   if (!bare) return std::nullopt;
   auto family = [&](std::string_view expected_prefix) -> std::optional<Classified> {
@@ -204,6 +212,13 @@ Result<std::string> hash_password(std::string_view password, Scheme scheme) {
       return hash_crypt(password, scheme);
     case Scheme::plain:
       return "{PLAIN}" + std::string(password);
+    case Scheme::scram_sha_256:
+    case Scheme::scram_sha_1: {
+      const ScramHash hash = scheme == Scheme::scram_sha_256 ? ScramHash::sha256 : ScramHash::sha1;
+      auto verifier = make_scram_verifier(password, hash);
+      if (!verifier) return verifier.error();
+      return "{" + std::string(scheme_name(scheme)) + "}" + *verifier;
+    }
   }
   return make_error(errc::invalid_input, "unknown password scheme");
 }
@@ -221,6 +236,10 @@ bool verify_password(std::string_view stored, std::string_view password) {
       return verify_crypt(classified->hash, password);
     case Method::plain:
       return verify_plain(classified->hash, password);
+    case Method::scram_sha_256:
+      return verify_scram_verifier(classified->hash, password, ScramHash::sha256);
+    case Method::scram_sha_1:
+      return verify_scram_verifier(classified->hash, password, ScramHash::sha1);
   }
   return false;
 }

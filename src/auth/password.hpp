@@ -11,12 +11,22 @@
 
 namespace mailport::auth {
 
-enum class Scheme { argon2id, blf_crypt, sha512_crypt, sha256_crypt, plain };
+// SCRAM-SHA-256/SCRAM-SHA-1 store SCRAM verifiers: slower to guess than a salted hash is not
+// their point; they let clients log in with SCRAM without sending the password.
+enum class Scheme {
+  argon2id,
+  blf_crypt,
+  sha512_crypt,
+  sha256_crypt,
+  plain,
+  scram_sha_256,
+  scram_sha_1
+};
 
 inline constexpr Scheme kDefaultScheme = Scheme::argon2id;
 
 // Accepts Dovecot's names case-insensitively: ARGON2ID, BLF-CRYPT, SHA512-CRYPT, SHA256-CRYPT,
-// PLAIN (also CLEAR / CLEARTEXT as aliases of PLAIN).
+// SCRAM-SHA-256, SCRAM-SHA-1, PLAIN (also CLEAR / CLEARTEXT as aliases of PLAIN).
 std::optional<Scheme> parse_scheme(std::string_view name);
 std::string_view scheme_name(Scheme scheme);
 

@@ -99,6 +99,8 @@ struct AuthSettings {
   // CIDRs exempt from the plaintext policy, penalties, bans and per-address caps.
   std::vector<std::string> trusted_networks;
   bool rehash = false;  // upgrade weaker stored hashes to ARGON2ID at login
+  // SASL mechanisms offered by AUTH (RFC 5034), in CAPA order.
+  std::vector<std::string> mechanisms = {"PLAIN", "LOGIN", "SCRAM-SHA-256", "SCRAM-SHA-1"};
 
   bool operator==(const AuthSettings&) const = default;
 };

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -294,6 +295,24 @@ unsigned mode_of(const toml::node& node) {
   return static_cast<unsigned>(value->get());
 }
 
+std::vector<std::string> mechanism_list_of(const toml::node& node) {
+  const toml::array* array = node.as_array();
+  if (array == nullptr) {
+    throw std::invalid_argument(fmt::format("expected an array of strings, not {}", type_name(node)));
+  }
+  std::vector<std::string> names;
+  for (const toml::node& element : *array) {
+    std::string name = string_of(element);
+    for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (!detail::is_one_of(name, detail::kSaslMechanisms)) {
+      throw std::invalid_argument(fmt::format("\"{}\" is not one of {}", name,
+                                              detail::describe_choices(detail::kSaslMechanisms)));
+    }
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
 void read_root(Section& root, Config& config) {
   const fs::path& base = root.origin().base_dir;
   read(root, "data_dir", config.data_dir, [&](const toml::node& n) { return path_of(n, base); });
@@ -365,6 +384,7 @@ void read_auth(Section& section, AuthSettings& auth) {
   read(section, "ban_duration", auth.ban_duration, whole_seconds_of);
   read(section, "trusted_networks", auth.trusted_networks, cidr_list_of);
   read(section, "rehash", auth.rehash, bool_of);
+  read(section, "mechanisms", auth.mechanisms, mechanism_list_of);
 }
 
 void read_limits(Section& section, LimitsSettings& limits) {

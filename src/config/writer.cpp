@@ -141,6 +141,7 @@ void write_auth(TomlWriter& out, const AuthSettings& auth) {
   out.duration("ban_duration", auth.ban_duration);
   out.strings("trusted_networks", auth.trusted_networks);
   out.boolean("rehash", auth.rehash);
+  out.strings("mechanisms", auth.mechanisms);
 }
 
 void write_limits(TomlWriter& out, const LimitsSettings& limits) {

@@ -29,7 +29,8 @@ bool prefix_equal(const std::array<unsigned char, N>& a, const std::array<unsign
 bool Cidr::contains(const asio::ip::address& candidate) const {
   const asio::ip::address address = unmapped(candidate);
   if (address.is_v4() != network.is_v4()) return false;
-  if (address.is_v4()) return prefix_equal(address.to_v4().to_bytes(), network.to_v4().to_bytes(), prefix);
+  if (address.is_v4())
+    return prefix_equal(address.to_v4().to_bytes(), network.to_v4().to_bytes(), prefix);
   return prefix_equal(address.to_v6().to_bytes(), network.to_v6().to_bytes(), prefix);
 }
 

@@ -26,14 +26,14 @@ struct Cidr {
 Result<Cidr> parse_cidr(std::string_view text);
 
 struct AbuseSettings {
-  unsigned max_connections = 10000;        // whole server
-  unsigned max_connections_per_ip = 50;    // per address (or IPv6 /64)
-  std::chrono::milliseconds failure_delay{2000};      // after the first failed login
+  unsigned max_connections = 10000;                    // whole server
+  unsigned max_connections_per_ip = 50;                // per address (or IPv6 /64)
+  std::chrono::milliseconds failure_delay{2000};       // after the first failed login
   std::chrono::milliseconds max_failure_delay{15000};  // the delay doubles up to this
-  unsigned ban_after_failures = 50;        // failures within failure_window, then a ban
+  unsigned ban_after_failures = 50;                    // failures within failure_window, then a ban
   std::chrono::seconds failure_window{600};
   std::chrono::seconds ban_duration{600};
-  std::vector<Cidr> trusted_networks;      // exempt from caps, delays and bans
+  std::vector<Cidr> trusted_networks;  // exempt from caps, delays and bans
   std::size_t max_tracked_addresses = 100000;
 };
 

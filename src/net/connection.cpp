@@ -1,6 +1,7 @@
 #include "net/connection.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <array>
 #include <asio/co_spawn.hpp>
@@ -15,8 +16,6 @@
 #include <optional>
 #include <random>
 #include <variant>
-
-#include <unistd.h>
 
 #include "net/server.hpp"
 #include "net/tls_context.hpp"
@@ -34,31 +33,44 @@ constexpr std::size_t kMessageChunk = 64 * 1024;
 
 const char* login_status_name(pop3::LoginStatus status) {
   switch (status) {
-    case pop3::LoginStatus::ok: return "ok";
-    case pop3::LoginStatus::bad_credentials: return "failed";
-    case pop3::LoginStatus::in_use: return "in-use";
-    case pop3::LoginStatus::login_delay: return "login-delay";
-    case pop3::LoginStatus::temporary_failure: return "temp-failure";
-    case pop3::LoginStatus::permanent_failure: return "perm-failure";
+    case pop3::LoginStatus::ok:
+      return "ok";
+    case pop3::LoginStatus::bad_credentials:
+      return "failed";
+    case pop3::LoginStatus::in_use:
+      return "in-use";
+    case pop3::LoginStatus::login_delay:
+      return "login-delay";
+    case pop3::LoginStatus::temporary_failure:
+      return "temp-failure";
+    case pop3::LoginStatus::permanent_failure:
+      return "perm-failure";
   }
   return "unknown";
 }
 
 const char* state_name(pop3::State state) {
   switch (state) {
-    case pop3::State::authorization: return "authorization";
-    case pop3::State::transaction: return "transaction";
-    case pop3::State::update: return "update";
-    case pop3::State::closed: return "closed";
+    case pop3::State::authorization:
+      return "authorization";
+    case pop3::State::transaction:
+      return "transaction";
+    case pop3::State::update:
+      return "update";
+    case pop3::State::closed:
+      return "closed";
   }
   return "?";
 }
 
 const char* mechanism_name(const pop3::LoginRequest& request) {
   switch (request.mechanism) {
-    case pop3::Mechanism::user_pass: return "USER";
-    case pop3::Mechanism::apop: return "APOP";
-    case pop3::Mechanism::sasl: return request.sasl_mechanism.c_str();
+    case pop3::Mechanism::user_pass:
+      return "USER";
+    case pop3::Mechanism::apop:
+      return "APOP";
+    case pop3::Mechanism::sasl:
+      return request.sasl_mechanism.c_str();
   }
   return "?";
 }
@@ -73,8 +85,12 @@ std::string make_apop_timestamp() {
 // Per-connection state shared by the session coroutine and its watchdog.
 struct Connection {
   Connection(ConnectionEnv env, tcp::socket socket, ListenerKind kind, std::uint64_t id)
-      : env(env), socket(std::move(socket)), timer(this->socket.get_executor()), kind(kind),
-        id(id), session(make_options()) {}
+      : env(env),
+        socket(std::move(socket)),
+        timer(this->socket.get_executor()),
+        kind(kind),
+        id(id),
+        session(make_options()) {}
 
   pop3::Options make_options() {
     const config::Config& config = env.config;
@@ -83,8 +99,9 @@ struct Connection {
     options.stls_offered = kind == ListenerKind::pop3 && env.tls != nullptr;
     asio::error_code ec;
     peer = socket.remote_endpoint(ec);
-    options.plaintext_auth_allowed = plaintext_allowed(config.auth.plaintext_auth, peer.address()) ||
-                                     env.guard.trusted(peer.address());
+    options.plaintext_auth_allowed =
+        plaintext_allowed(config.auth.plaintext_auth, peer.address()) ||
+        env.guard.trusted(peer.address());
     options.apop_enabled = config.auth.apop;
     if (options.apop_enabled) options.apop_timestamp = make_apop_timestamp();
     options.implementation = config.session.implementation;
@@ -93,6 +110,7 @@ struct Connection {
     options.greeting = config.session.greeting;
     options.limits.max_bad_commands = config.session.max_bad_commands;
     options.limits.max_auth_attempts = config.auth.max_attempts;
+    options.sasl_mechanisms = config.auth.mechanisms;
     return options;
   }
 
@@ -157,8 +175,8 @@ asio::awaitable<std::pair<SendResult, pop3::RetrieveStatus>> send_message(
   if (!reader) {
     auto status = reader.error().is(errc::not_found) ? pop3::RetrieveStatus::vanished
                                                      : pop3::RetrieveStatus::temporary_failure;
-    spdlog::warn("session={} event=retrieve-failed msg={} error=\"{}\"", conn.id,
-                 request.index + 1, reader.error().describe());
+    spdlog::warn("session={} event=retrieve-failed msg={} error=\"{}\"", conn.id, request.index + 1,
+                 reader.error().describe());
     co_return std::pair{SendResult::not_started, status};
   }
   pop3::BodyEncoder encoder(request.top_lines);
@@ -167,8 +185,8 @@ asio::awaitable<std::pair<SendResult, pop3::RetrieveStatus>> send_message(
   while (!encoder.done()) {
     auto got = (*reader)->read(chunk);
     if (!got) {
-      spdlog::error("session={} event=read-failed msg={} error=\"{}\"", conn.id,
-                    request.index + 1, got.error().describe());
+      spdlog::error("session={} event=read-failed msg={} error=\"{}\"", conn.id, request.index + 1,
+                    got.error().describe());
       co_return std::pair{SendResult::aborted, pop3::RetrieveStatus::temporary_failure};
     }
     if (*got == 0) break;
@@ -192,8 +210,8 @@ enum class DriveEnd { closed, start_tls };
 
 asio::awaitable<void> handle_login(Connection& conn, const pop3::LoginRequest& request) {
   LoginResult result = co_await conn.env.login.login(request, conn.peer.address());
-  const auto level = result.outcome.status == pop3::LoginStatus::ok ? spdlog::level::info
-                                                                    : spdlog::level::warn;
+  const auto level =
+      result.outcome.status == pop3::LoginStatus::ok ? spdlog::level::info : spdlog::level::warn;
   spdlog::log(level,
               "session={} event=login result={} user=\"{}\" mech={} rip={} rport={} "
               "listener={} tls={}{}{}",
@@ -222,6 +240,10 @@ asio::awaitable<DriveEnd> drive(Stream& stream, Connection& conn) {
         need_input = true;
       } else if (auto* login = std::get_if<pop3::Login>(&event)) {
         co_await handle_login(conn, login->request);
+      } else if (auto* lookup = std::get_if<pop3::LookupSecrets>(&event)) {
+        ScramSecrets secrets = co_await conn.env.pool.run(
+            [&conn, lookup] { return conn.env.login.scram_secrets(lookup->user, lookup->hash); });
+        session.complete_secrets(secrets);
       } else if (std::holds_alternative<pop3::StartTls>(event)) {
         co_return DriveEnd::start_tls;
       } else if (auto* retrieve = std::get_if<pop3::Retrieve>(&event)) {
@@ -266,7 +288,8 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> conn) {
                  conn->id, conn->peer.address().to_string(), to_string(conn->kind));
     // On 995 the client expects TLS: plain text there would only confuse it.
     if (conn->kind == ListenerKind::pop3) {
-      co_await write_all(conn->socket, "-ERR [SYS/TEMP] Too many connections; try again later.\r\n");
+      co_await write_all(conn->socket,
+                         "-ERR [SYS/TEMP] Too many connections; try again later.\r\n");
     }
     conn->close_transport();
     co_return;
@@ -288,12 +311,12 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> conn) {
       if (ok) co_await drive(*conn->tls, *conn);
     }
   }
-  spdlog::info("session={} event=disconnect user=\"{}\" state={} retrieved={} bytes={} "
-               "deleted={}{}",
-               conn->id, conn->session.user(),
-               state_name(conn->session.state()),
-               conn->session.retrieved_messages(), conn->session.retrieved_octets(),
-               conn->session.deleted_messages(), conn->timed_out ? " reason=timeout" : "");
+  spdlog::info(
+      "session={} event=disconnect user=\"{}\" state={} retrieved={} bytes={} "
+      "deleted={}{}",
+      conn->id, conn->session.user(), state_name(conn->session.state()),
+      conn->session.retrieved_messages(), conn->session.retrieved_octets(),
+      conn->session.deleted_messages(), conn->timed_out ? " reason=timeout" : "");
   conn->alive = false;
   conn->timer.cancel();
   conn->close_transport();
@@ -303,8 +326,10 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> conn) {
 
 bool plaintext_allowed(config::PlaintextAuth policy, const asio::ip::address& peer) {
   switch (policy) {
-    case config::PlaintextAuth::always: return true;
-    case config::PlaintextAuth::never: return false;
+    case config::PlaintextAuth::always:
+      return true;
+    case config::PlaintextAuth::never:
+      return false;
     case config::PlaintextAuth::loopback:
       if (peer.is_v6() && peer.to_v6().is_v4_mapped()) {
         return asio::ip::make_address_v4(asio::ip::v4_mapped, peer.to_v6()).is_loopback();

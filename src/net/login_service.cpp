@@ -2,15 +2,15 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <spdlog/spdlog.h>
 
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
-#include <asio/post.hpp>
-#include <spdlog/spdlog.h>
-
 #include "auth/password.hpp"
+#include "auth/scram.hpp"
 
 namespace mailport::net {
 namespace {
@@ -63,13 +63,28 @@ LoginService::Verdict LoginService::refused(LoginStatus status, std::string reas
   return {status, std::move(reason), {}, false, {}};
 }
 
+ScramSecrets LoginService::scram_secrets(const std::string& user, ScramHash hash) {
+  auto found = passdb_.lookup(user);
+  if (found && *found) {
+    if (auto secrets = auth::scram_secrets_for(user, (*found)->password, hash)) return *secrets;
+  }
+  return auth::dummy_scram_secrets(user, hash);
+}
+
 LoginService::Verdict LoginService::check_credentials(const pop3::LoginRequest& request) {
   if (!request.authzid.empty() && request.authzid != request.user) {
     return refused(LoginStatus::bad_credentials, "authorization identity differs");
   }
+  if (request.verification == sasl::Verification::rejected) {
+    return refused(LoginStatus::bad_credentials, "wrong SCRAM proof");
+  }
   auto found = passdb_.lookup(request.user);
   if (!found) return refused(LoginStatus::temporary_failure, found.error().describe());
   const std::optional<auth::UserRecord>& user = *found;
+  if (request.verification == sasl::Verification::verified) {
+    if (!user) return refused(LoginStatus::bad_credentials, "user removed during SCRAM");
+    return {LoginStatus::ok, {}, user->home, false, user->password};
+  }
   if (request.mechanism == pop3::Mechanism::apop) {
     auto secret = user ? plain_secret(user->password) : std::nullopt;
     std::string expected = apop_digest(request.apop_timestamp, secret.value_or("\x01unusable"));

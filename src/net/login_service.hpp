@@ -43,6 +43,10 @@ class LoginService {
   asio::awaitable<LoginResult> login(const pop3::LoginRequest& request,
                                      const asio::ip::address& peer);
 
+  // SCRAM: the user's stored secrets, or made-up ones for an unknown user (blocking: call it on
+  // the pool).
+  ScramSecrets scram_secrets(const std::string& user, ScramHash hash);
+
  private:
   struct Verdict {
     pop3::LoginStatus status;

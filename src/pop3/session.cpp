@@ -54,6 +54,7 @@ void Session::receive(std::string_view bytes) {
 }
 
 Event Session::poll() {
+  if (pending_event_) return *std::exchange(pending_event_, std::nullopt);
   if (state_ == State::closed) return Close{};
   if (awaiting_ != Awaiting::nothing) return NeedInput{};
   // Each pass consumes a buffered line, so the loop ends when the buffer is drained.
@@ -143,6 +144,17 @@ void Session::complete_login(LoginOutcome outcome) {
   user_ = std::move(login_identity_);
   maildrop_ = Maildrop(std::move(outcome.messages));
   append_ok(output_, "Logged in.");
+}
+
+void Session::complete_secrets(const ScramSecrets& secrets) {
+  assert(awaiting_ == Awaiting::secrets && sasl_);
+  if (awaiting_ != Awaiting::secrets || !sasl_) return;
+  awaiting_ = Awaiting::nothing;
+  auto mechanism = std::move(sasl_);
+  auto step = mechanism->provide_secrets(secrets);
+  if (Reply reply = continue_sasl(std::move(mechanism), std::move(step))) {
+    pending_event_ = std::move(*reply);
+  }
 }
 
 void Session::complete_stls(bool ok) {

@@ -59,7 +59,10 @@ struct LoginRequest {
   std::string sasl_mechanism;  // "PLAIN", "LOGIN"... when mechanism == sasl
   std::string authzid;         // SASL authorization identity, empty if none
   std::string user;            // authentication identity
-  std::string secret;          // password, or the APOP digest (hex)
+  std::string secret;          // password, or the APOP digest (hex); empty for SCRAM
+  // by_server: check `secret`. verified/rejected: the SASL mechanism (SCRAM) already proved or
+  // disproved the password; the login path still applies bans and failure delays.
+  sasl::Verification verification = sasl::Verification::by_server;
   std::string apop_timestamp;  // the greeting's timestamp, for APOP
 };
 
@@ -91,12 +94,17 @@ struct Retrieve {    // RETR or TOP: open message `index` (0-based into the snap
       ok_line;  // "+OK ...\r\n": write it, then BodyEncoder output, then complete_retrieve()
   ClientWorkarounds workarounds;  // Options::client_workarounds: BodyEncoder(top_lines, this)
 };
+struct LookupSecrets {  // SCRAM: fetch the user's stored secrets, then complete_secrets()
+  std::string user;
+  ScramHash hash = ScramHash::sha256;
+};
 struct Update {  // QUIT in TRANSACTION: expunge these (0-based), then complete_update()
   std::vector<std::size_t> deleted;
 };
 struct Close {};  // write output() and close the connection; no more events follow
 
-using Event = std::variant<NeedInput, Flush, Login, StartTls, Retrieve, Update, Close>;
+using Event =
+    std::variant<NeedInput, Flush, Login, StartTls, Retrieve, Update, Close, LookupSecrets>;
 
 enum class RetrieveStatus { ok, vanished, temporary_failure };
 
@@ -119,6 +127,8 @@ class Session {
   std::string& output() { return output_; }
 
   void complete_login(LoginOutcome outcome);
+  // Answers LookupSecrets. For an unknown user pass made-up secrets (see sasl::Mechanism).
+  void complete_secrets(const ScramSecrets& secrets);
   // ok=false: the handshake failed; the transport closes the connection anyway.
   void complete_stls(bool ok);
   // ok: the transport wrote ok_line, the encoded message and the terminator. Otherwise the
@@ -139,7 +149,7 @@ class Session {
   std::size_t buffered_input() const { return reader_.buffered(); }
 
  private:
-  enum class Awaiting { nothing, login, stls, retrieve, update };
+  enum class Awaiting { nothing, login, stls, retrieve, update, secrets };
   // What handling one line asks of poll(): nothing (go on with the next line) or an event.
   using Reply = std::optional<Event>;
   using Args = std::span<const std::string_view>;
@@ -193,6 +203,7 @@ class Session {
   std::optional<std::string> pending_user_;  // USER given, PASS expected
   std::string login_identity_;               // becomes user_ if the pending login succeeds
   std::unique_ptr<sasl::Mechanism> sasl_;    // an AUTH exchange waiting for a client response
+  std::optional<Event> pending_event_;       // produced by a complete_*() call; poll() returns it
   Maildrop maildrop_;
   std::optional<std::size_t> retr_index_;  // the RETR in progress (TOP leaves it empty)
   unsigned bad_commands_ = 0;

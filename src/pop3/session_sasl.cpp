@@ -70,6 +70,12 @@ Session::Reply Session::continue_sasl(std::unique_ptr<sasl::Mechanism> mechanism
     sasl_ = std::move(mechanism);
     return std::nullopt;
   }
+  if (const auto* need = std::get_if<sasl::NeedSecrets>(&step)) {
+    const bool sha1 = mechanism->name() == "SCRAM-SHA-1";
+    LookupSecrets lookup{need->authcid, sha1 ? ScramHash::sha1 : ScramHash::sha256};
+    sasl_ = std::move(mechanism);
+    return start_request(Awaiting::secrets, std::move(lookup));
+  }
   if (const auto* failed = std::get_if<sasl::Failed>(&step)) {
     fail_login(failed->reason);
     return state_ == State::closed ? close() : std::nullopt;
@@ -82,6 +88,7 @@ Session::Reply Session::continue_sasl(std::unique_ptr<sasl::Mechanism> mechanism
   request.authzid = std::move(credentials.authzid);
   request.user = std::move(credentials.authcid);
   request.secret = std::move(credentials.password);
+  request.verification = credentials.verification;
   return request_login(std::move(request), std::move(identity));
 }
 

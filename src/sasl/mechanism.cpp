@@ -5,6 +5,7 @@
 
 #include "sasl/login_mechanism.hpp"
 #include "sasl/plain_mechanism.hpp"
+#include "sasl/scram_mechanism.hpp"
 
 namespace mailport::sasl {
 
@@ -15,9 +16,16 @@ std::unique_ptr<Mechanism> create() {
   return std::make_unique<T>();
 }
 
+template <ScramHash Hash>
+std::unique_ptr<Mechanism> create_scram() {
+  return std::make_unique<ScramMechanism>(Hash);
+}
+
 constexpr std::array kMechanisms = {
     MechanismInfo{"PLAIN", true, &create<PlainMechanism>},
     MechanismInfo{"LOGIN", true, &create<LoginMechanism>},
+    MechanismInfo{"SCRAM-SHA-256", false, &create_scram<ScramHash::sha256>},
+    MechanismInfo{"SCRAM-SHA-1", false, &create_scram<ScramHash::sha1>},
 };
 
 // ASCII only: mechanism names are ASCII, and the C locale must not matter.

@@ -9,12 +9,19 @@
 #include <string_view>
 #include <variant>
 
+#include "core/scram_secrets.hpp"
+
 namespace mailport::sasl {
+
+// Who checks the password: the server against its database (PLAIN, LOGIN), or the mechanism
+// itself, which proves it without ever seeing it (SCRAM).
+enum class Verification { by_server, verified, rejected };
 
 struct Credentials {
   std::string authzid;  // identity to act as; empty means the authentication identity itself
   std::string authcid;  // authentication identity
   std::string password;
+  Verification verification = Verification::by_server;
 };
 
 struct Challenge {  // send these bytes to the client and wait for its next response
@@ -26,7 +33,10 @@ struct Done {  // the exchange is complete; the credentials still have to be ver
 struct Failed {  // the client's data was unacceptable; `reason` is safe to show the client
   std::string reason;
 };
-using Step = std::variant<Challenge, Done, Failed>;
+struct NeedSecrets {  // look up the stored secrets of `authcid`, then call provide_secrets()
+  std::string authcid;
+};
+using Step = std::variant<Challenge, Done, Failed, NeedSecrets>;
 
 // One exchange with one client. A mechanism that proves knowledge of the password without
 // revealing it (SCRAM) fits the same shape: it is constructed with a way to look up the stored
@@ -38,6 +48,9 @@ class Mechanism {
   // `initial_response`: what the client sent with the command itself, if anything.
   virtual Step start(std::optional<std::string_view> initial_response) = 0;
   virtual Step step(std::string_view response) = 0;
+  // Answers NeedSecrets. For an unknown user, pass made-up secrets: the exchange then fails at
+  // the proof, exactly like a wrong password.
+  virtual Step provide_secrets(const ScramSecrets& secrets);
 };
 
 struct MechanismInfo {
