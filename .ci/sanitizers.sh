@@ -70,15 +70,17 @@ stage_fuzz() {
   # shellcheck disable=SC2086
   ninja -C build-fuzz -j2 $targets
   for target in $targets; do
-    local name=${target%_fuzz} scratch="$REPORTS/corpus-$name" args=()
+    local name=${target%_fuzz}
+    local scratch="$REPORTS/corpus-$name" args=() seeds=()
     mkdir -p "$scratch"
+    [ -d "fuzz/corpus/$name" ] && seeds+=("fuzz/corpus/$name")
     [ -f "fuzz/$name.dict" ] && args+=("-dict=fuzz/$name.dict")
     [ "$name" = pop3_session ] && args+=("-dict=fuzz/pop3.dict")
     stamp "fuzz: $target for ${FUZZ_SECONDS}s"
     # New inputs go to a scratch directory; crashes land in build-fuzz/ for the CI log.
     "build-fuzz/fuzz/$target" "${args[@]}" -max_total_time="$FUZZ_SECONDS" -timeout=10 \
       -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="build-fuzz/$name-" \
-      "$scratch" "fuzz/corpus/$name" 2>"$REPORTS/fuzz-$name.log" ||
+      "$scratch" "${seeds[@]}" 2>"$REPORTS/fuzz-$name.log" ||
       { tail -n 60 "$REPORTS/fuzz-$name.log" >&2; exit 1; }
     grep -E '^stat::(number_of_executed_units|new_units_added)' "$REPORTS/fuzz-$name.log" || true
     rm -f "$REPORTS/fuzz-$name.log"
