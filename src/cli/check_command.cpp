@@ -51,7 +51,9 @@ void setup_check_command(CLI::App& app) {
   check->add_option("host", flags->host, "Server host name or address")->required();
   check->add_option("--pop3s-port", flags->pop3s_port, "Implicit-TLS port (default 995, 0 = skip)");
   check->add_option("--pop3-port", flags->pop3_port, "Plain POP3 port (default 110, 0 = skip)");
-  check->add_option("--cafile", flags->cafile, "Trust this CA certificate (PEM) as well")
+  check
+      ->add_option("--cafile", flags->cafile,
+                   "Judge certificates against this CA file (PEM) instead of the system CAs")
       ->check(CLI::ExistingFile);
   check->add_option("--timeout", flags->timeout, "Seconds to wait for each answer (default 10)")
       ->check(CLI::Range(1, 300));

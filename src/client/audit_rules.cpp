@@ -18,6 +18,9 @@ constexpr int kMinEcBits = 256;
 
 constexpr const char* kFixEnable995 =
     "Serve POP3 over implicit TLS on port 995 (RFC 8314 prefers it to STLS on 110).";
+constexpr const char* kFixUnreachable =
+    "Check the host name and port, that the server is running, and that no firewall drops "
+    "the connection.";
 constexpr const char* kFixCertificate =
     "Install a certificate from a CA that clients trust (an ACME CA issues them for free), "
     "with the intermediates after it; for a private CA give clients its certificate (here: "
@@ -221,11 +224,15 @@ std::vector<Finding> judge_pop3s(const CheckOptions& options, const PortFacts& f
   const std::string port = std::to_string(facts.port);
   std::vector<Finding> out;
   if (!facts.reachable) {
-    const bool stls_ok = pop3 && pop3->tls && pop3->tls->handshake_ok;
     const std::string why = "no connection (" + facts.connect_error + ")";
-    out.push_back(
-        stls_ok ? warn(port, "connect", why + "; clients must rely on STLS", kFixEnable995)
-                : fail(port, "connect", why + "; there is no encrypted POP3 port", kFixEnable995));
+    if (!pop3 || !pop3->reachable) {
+      out.push_back(fail(port, "connect", why, kFixUnreachable));
+    } else if (pop3->tls && pop3->tls->handshake_ok) {
+      out.push_back(warn(port, "connect", why + "; clients must rely on STLS", kFixEnable995));
+    } else {
+      out.push_back(
+          fail(port, "connect", why + "; there is no encrypted POP3 port", kFixEnable995));
+    }
     return out;
   }
   if (facts.cleartext) {
@@ -261,7 +268,7 @@ std::vector<Finding> judge_pop3(const CheckOptions& options, const PortFacts& fa
     const bool pop3s_ok = pop3s && pop3s->greeting_ok;
     out.push_back(pop3s_ok ? pass(port, "connect", "closed: no way to log in unencrypted here")
                            : fail(port, "connect", "no connection (" + facts.connect_error + ")",
-                                  kFixEnable995));
+                                  kFixUnreachable));
     return out;
   }
   if (!facts.greeting_ok) {

@@ -332,7 +332,11 @@ Result<void> AccountRun::mark_deleted(const ServerMessage& message) {
 
 Result<void> AccountRun::finish() {
   progress_.phase = AccountProgress::Phase::finishing;
-  // The server deletes the DELE'd messages only now; before the +OK nothing is gone.
+  // The server deletes the DELE'd messages at QUIT: every record must be on disk before.
+  if (auto synced = state_->sync(); !synced) {
+    local_error_ = synced.error();
+    return {};  // no QUIT: the server keeps everything, the next run sorts it out
+  }
   if (auto quit = client_->quit(); !quit) {
     report_.on_server += marked_.size();
     return quit.error();

@@ -1,9 +1,10 @@
 // One run of `mailport fetch` for one account: log in, fetch what the state does not know yet
 // into the sink, delete on the server what the policy says, QUIT. The order that makes it safe:
 //
-//   1. RETR, then the sink stores the message durably (recording its attempt token first);
-//   2. the UIDL is recorded as fetched (journal fdatasync'ed);
-//   3. only then DELE, and deletions only take effect at QUIT (RFC 1939 UPDATE state).
+//   1. RETR, then the sink stores the message durably (its attempt token on disk first);
+//   2. the UIDL is recorded as fetched;
+//   3. DELE; deletions take effect only at QUIT (RFC 1939 UPDATE state), and QUIT is sent
+//      only once every record is on disk.
 //
 // Stopping anywhere leaves either a message that is still on the server (fetched again unless
 // its token shows the earlier copy is complete) or a message stored locally whose UIDL is

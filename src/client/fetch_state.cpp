@@ -237,18 +237,26 @@ bool FetchState::apply(std::string_view line) {
   return false;
 }
 
-Result<void> FetchState::append(const std::string& records) {
+Result<void> FetchState::append(const std::string& records, bool durable) {
   const auto journal = journal_path(path_);
   if (auto written = write_all_fd(journal_.get(), records, journal.string()); !written) {
     return written.error();
   }
-  if (::fdatasync(journal_.get()) != 0)
-    return Error::from_errno(errno, "syncing " + journal.string());
+  if (durable) {
+    if (auto synced = sync(); !synced) return synced.error();
+  }
   std::string_view rest = records;
   while (!rest.empty()) {
     const auto newline = rest.find('\n');
     apply(rest.substr(0, newline));
     rest.remove_prefix(newline + 1);
+  }
+  return {};
+}
+
+Result<void> FetchState::sync() {
+  if (::fdatasync(journal_.get()) != 0) {
+    return Error::from_errno(errno, "syncing " + journal_path(path_).string());
   }
   return {};
 }
@@ -276,23 +284,23 @@ Result<void> FetchState::record_pending(const std::string& uidl, std::string_vie
   if (!valid_word(uidl) || !valid_word(token)) {
     return make_error(errc::invalid_input, "unusable UIDL or delivery token");
   }
-  return append("pending " + uidl + " " + std::string(token) + "\n");
+  return append("pending " + uidl + " " + std::string(token) + "\n", true);
 }
 
 Result<void> FetchState::record_fetched(const std::string& uidl, std::int64_t now) {
   if (!valid_word(uidl)) return make_error(errc::invalid_input, "unusable UIDL");
-  return append("fetched " + uidl + " " + std::to_string(now) + "\n");
+  return append("fetched " + uidl + " " + std::to_string(now) + "\n", false);
 }
 
 Result<void> FetchState::record_login(std::int64_t now, std::optional<std::uint64_t> delay) {
-  return append(login_record(now, delay));
+  return append(login_record(now, delay), true);
 }
 
 Result<void> FetchState::forget(const std::vector<std::string>& uidls) {
   if (uidls.empty()) return {};
   std::string records;
   for (const auto& uidl : uidls) records += "forget " + uidl + "\n";
-  return append(records);
+  return append(records, true);
 }
 
 Result<void> FetchState::compact() {

@@ -4,9 +4,9 @@
 //
 // Two files: the state file, only ever replaced whole (temp + fsync + rename + fsync of the
 // directory), and a journal next to it ("<state>.journal") to which every change is appended
-// and fdatasync'ed before the caller goes on. Loading replays the journal over the state file;
-// compact() folds it back in. Replaying a record twice changes nothing, so a crash between the
-// rename and the truncation of the journal is harmless, and a record torn by a crash (no final
+// (and fdatasync'ed when a later step depends on it). Loading replays the journal over the state
+// file; compact() folds it back in. Replaying a record twice changes nothing, so a crash between
+// the rename and the truncation of the journal is harmless, and a record torn by a crash (no final
 // newline) was never acknowledged and is dropped. Each change costs one small append instead
 // of rewriting a file that grows with the maildrop.
 #pragma once
@@ -39,11 +39,16 @@ class FetchState {
   std::optional<std::int64_t> last_login() const { return last_login_; }
   std::optional<std::uint64_t> login_delay() const { return login_delay_; }
 
-  // Each call is durable when it returns.
+  // Durable when it returns: the sink writes nothing before.
   Result<void> record_pending(const std::string& uidl, std::string_view token);
+  // Durable with the next record_pending() or sync(), whichever comes first. Waiting costs
+  // nothing: until then the pending token still proves the copy complete, and the message is
+  // only deleted on the server after a sync().
   Result<void> record_fetched(const std::string& uidl, std::int64_t now);
   Result<void> record_login(std::int64_t now, std::optional<std::uint64_t> delay);
   Result<void> forget(const std::vector<std::string>& uidls);
+  // Makes every record so far durable.
+  Result<void> sync();
 
   // Writes everything into the state file and empties the journal.
   Result<void> compact();
@@ -55,7 +60,7 @@ class FetchState {
   Result<void> load_snapshot();
   Result<void> load_journal();
   bool apply(std::string_view line);
-  Result<void> append(const std::string& records);
+  Result<void> append(const std::string& records, bool durable);
 
   std::filesystem::path path_;
   UniqueFd journal_;  // also carries the lock

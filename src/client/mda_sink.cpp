@@ -1,6 +1,7 @@
 // Delivery through a command (procmail, maildrop, a script): the message goes to its standard
 // input and exit status 0 means the command has taken responsibility for it.
 #include <fcntl.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,7 +9,6 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <pthread.h>
 
 #include "client/fetch_state.hpp"
 #include "client/sink.hpp"

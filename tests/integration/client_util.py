@@ -121,13 +121,17 @@ class FakePop3:
     """
 
     def __init__(self, messages=(), user="alice", password="alicepw", tls=None, stls=None,
-                 greeting="+OK POP3 ready", capa=("USER", "UIDL", "TOP"), uidl=True):
+                 greeting="+OK POP3 ready", capa=("USER", "UIDL", "TOP"), uidl=True,
+                 hangup_in_retr=None):
+        """hangup_in_retr: RETR of this message number (1-based) sends half the message and
+        drops the connection, once."""
         self.messages = [crlf(m) if crlf(m).endswith(b"\r\n") else crlf(m) + b"\r\n"
                          for m in messages]
         self.deleted = set()
         self.user, self.password = user, password
         self.tls, self.stls = tls, stls
         self.greeting, self.capa, self.uidl = greeting, list(capa), uidl
+        self.hangup_in_retr = hangup_in_retr
         self.commands = []
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -229,6 +233,10 @@ class FakePop3:
                 i = int(arg) - 1
                 send("+OK")
                 body = re.sub(rb"(?m)^\.", b"..", self.messages[i])
+                if self.hangup_in_retr == i + 1:
+                    self.hangup_in_retr = None
+                    conn.sendall(body[:len(body) // 2])
+                    return
                 conn.sendall(body + b".\r\n")
             elif verb == "DELE":
                 marked.add(int(arg) - 1)

@@ -242,6 +242,14 @@ TEST(AuditRules, ClosedPortsDependOnTheOtherPort) {
             Severity::warn);
   EXPECT_EQ(severity_of(judge_pop3s(options(), closed_s, nullptr, kNow), "995", "connect"),
             Severity::fail);
+  auto no_stls = good_pop3();
+  no_stls.stls_offered = false;
+  no_stls.tls.reset();
+  const auto lonely = judge_pop3s(options(), closed_s, &no_stls, kNow);
+  EXPECT_EQ(severity_of(lonely, "995", "connect"), Severity::fail);
+  EXPECT_NE(lonely[0].fix.find("port 995"), std::string::npos);
+  EXPECT_NE(judge_pop3s(options(), closed_s, nullptr, kNow)[0].fix.find("firewall"),
+            std::string::npos);
   PortFacts closed_p;
   closed_p.port = 110;
   const auto s = good_pop3s();
