@@ -255,7 +255,8 @@ Result<void> AccountRun::process(const std::vector<ServerMessage>& messages) {
   progress_.phase = AccountProgress::Phase::fetching;
   note(fmt::format("{} messages on the server, {} new ({})", messages.size(), to_fetch,
                    format_bytes(bytes_to_fetch)));
-  for (const auto& m : messages) {
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const ServerMessage& m = messages[i];
     if (state_->fetched(m.uidl)) {
       ++report_.already_local;
       const auto first_seen = state_->first_seen(m.uidl).value_or(now());
@@ -268,7 +269,10 @@ Result<void> AccountRun::process(const std::vector<ServerMessage>& messages) {
     }
     auto fetched = fetch_one(m);
     if (!fetched) return fetched.error();
-    if (*fetched == Fetched::local_failure) break;  // QUIT still commits what is safe
+    if (*fetched == Fetched::local_failure) {
+      report_.on_server += messages.size() - i;
+      break;  // QUIT still commits the deletions of what is safe
+    }
     if (*fetched == Fetched::skipped ||
         !should_delete(settings_.policy, settings_.delete_after_days, now(), now())) {
       ++report_.on_server;

@@ -52,15 +52,20 @@ std::optional<AuthMethod> parse_auth_method(std::string_view name) {
   return std::nullopt;
 }
 
-Result<std::string_view> Pop3Client::next_line() {
+Result<std::string_view> Pop3Client::next_line(Framing framing) {
   std::size_t scanned = start_;
   for (;;) {
     const auto lf = buffer_.find('\n', scanned);
-    if (lf != std::string::npos) {
+    const bool crlf = lf != std::string::npos && lf > start_ && buffer_[lf - 1] == '\r';
+    if (lf != std::string::npos && (crlf || framing == Framing::lenient)) {
       std::string_view line(buffer_.data() + start_, lf - start_);
       start_ = lf + 1;
       if (line.ends_with('\r')) line.remove_suffix(1);
       return line;
+    }
+    if (lf != std::string::npos) {
+      scanned = lf + 1;  // a bare LF inside a body line is content, not a line end
+      continue;
     }
     if (buffer_.size() - start_ > kMaxServerLine) {
       return protocol_error("the server sent a line longer than " + std::to_string(kMaxServerLine) +
@@ -122,7 +127,7 @@ Result<Reply> Pop3Client::expect_ok(std::string_view line, std::string_view what
 Result<std::vector<std::string>> Pop3Client::read_listing() {
   std::vector<std::string> lines;
   for (;;) {
-    auto line = next_line();
+    auto line = next_line(Framing::strict);
     if (!line) return line.error();
     const auto content = unstuff_line(*line);
     if (!content) return lines;
@@ -284,7 +289,7 @@ Result<Reply> Pop3Client::retrieve(std::uint64_t number, std::string& message,
   auto reply = command("RETR " + std::to_string(number));
   if (!reply || !reply->ok) return reply;
   for (;;) {
-    auto next = next_line();
+    auto next = next_line(Framing::strict);
     if (!next) return next.error();
     if (on_bytes) on_bytes(next->size() + 2);
     const auto content = unstuff_line(*next);

@@ -70,8 +70,11 @@ class Pop3Client {
   bool has_buffered_input() const { return start_ < buffer_.size(); }
 
  private:
-  // The next line without CRLF; valid until the next read.
-  Result<std::string_view> next_line();
+  // Status lines also end at a bare LF (some servers send them); inside a multi-line response
+  // only CRLF ends a line, so a bare LF in a message cannot fake a line start or the final ".".
+  enum class Framing { lenient, strict };
+  // The next line without its line end; valid until the next read.
+  Result<std::string_view> next_line(Framing framing = Framing::lenient);
   Result<Reply> read_reply();
   Result<Reply> expect_ok(std::string_view line, std::string_view what, errc fallback);
   Result<void> send_line(std::string_view line);

@@ -254,6 +254,7 @@ cat > {out_dir}/"$MAILPORT_UIDL"
     out = fetch(url(server), "--mda", str(script), *common(tmp_path, pki))
     assert out.returncode == 75, out.stdout
     assert b"exited with status 75" in out.stdout
+    assert b"1 fetched" in out.stdout and b"1 deleted on the server, 2 left there" in out.stdout
     assert len(os.listdir(out_dir)) == 1
     assert len(server.mail.files("alice")) == 2  # the first one, safely delivered, is gone
     again = fetch(url(server), "--mda", str(script), *common(tmp_path, pki))

@@ -116,6 +116,20 @@ TEST(Pop3Client, RetrieveUnstuffsAndUsesLfAtEveryChunkSize) {
   }
 }
 
+TEST(Pop3Client, BareLfInsideAMessageCannotEndIt) {
+  // A bare LF followed by "." is content: only CRLF.CRLF ends the response.
+  ScriptedTransport transport("+OK\r\nfirst\n.\nstill inside\r\n.\r\n+OK next\n");
+  Pop3Client client(transport);
+  std::string message;
+  auto reply = client.retrieve(1, message);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(message, "first\n.\nstill inside\n");
+  // Status lines are read leniently.
+  auto next = client.command("NOOP");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->text, "next");
+}
+
 TEST(Pop3Client, RetrieveRefusalIsAValue) {
   ScriptedTransport transport("-ERR no such message\r\n");
   Pop3Client client(transport);

@@ -139,7 +139,6 @@ TEST(MboxFormat, SeparatorDependsOnHowTheFileEnds) {
 TEST(MboxSink, AppendsEntriesThatSeparateCleanly) {
   TempDir dir;
   const auto path = dir.path() / "mail" / "inbox";
-  write_file(dir.path() / "placeholder", "");
   auto sink = make_mbox_sink(path);
   Recorder reserve;
   ASSERT_TRUE(sink->deliver(message("A: 1\n\nfirst"), nullptr, reserve.fn()));
