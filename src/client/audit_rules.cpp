@@ -48,6 +48,24 @@ bool has_version_number(std::string_view text) {
   return std::regex_search(text.begin(), text.end(), version);
 }
 
+Finding judge_capa(const std::string& port, const std::optional<Capabilities>& caps) {
+  if (!caps) {
+    return warn(port, "capa", "no CAPA (RFC 2449): clients cannot discover STLS or SASL",
+                "Enable the CAPA command.");
+  }
+  std::string tags;
+  for (const auto& line : caps->lines()) {
+    // Only SASL's arguments are shown: which mechanisms are offered matters to the reader.
+    const auto space = line.find(' ');
+    std::string item = line.substr(0, space);
+    if (to_upper_ascii(item) == "SASL" && space != std::string::npos) {
+      item += "(" + line.substr(space + 1) + ")";
+    }
+    tags += (tags.empty() ? "" : " ") + item;
+  }
+  return pass(port, "capa", "CAPA: " + (tags.empty() ? std::string("(empty)") : tags));
+}
+
 std::vector<Finding> judge_leaks(const std::string& port, const PortFacts& facts,
                                  const std::optional<Capabilities>& caps) {
   std::vector<Finding> out;
@@ -245,6 +263,7 @@ std::vector<Finding> judge_pop3s(const CheckOptions& options, const PortFacts& f
   }
   if (facts.greeting_ok) {
     out.push_back(pass(port, "connect", "POP3 over TLS, greeting " + quoted(facts.greeting)));
+    out.push_back(judge_capa(port, facts.caps));
   } else if (facts.tls && facts.tls->handshake_ok) {
     out.push_back(fail(port, "connect", "TLS works but no POP3 greeting: " + quoted(facts.greeting),
                        "Check that a POP3 server listens behind TLS on this port."));
@@ -277,10 +296,7 @@ std::vector<Finding> judge_pop3(const CheckOptions& options, const PortFacts& fa
     return out;
   }
   out.push_back(pass(port, "connect", "POP3 greeting " + quoted(facts.greeting)));
-  if (!facts.caps) {
-    out.push_back(warn(port, "capa", "no CAPA (RFC 2449): clients cannot discover STLS or SASL",
-                       "Enable the CAPA command."));
-  }
+  out.push_back(judge_capa(port, facts.caps));
   std::vector<std::string> before;
   if (facts.user_before_tls) before.emplace_back("USER/PASS");
   for (const auto& mechanism : facts.sasl_before_tls) before.push_back("AUTH " + mechanism);

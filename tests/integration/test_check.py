@@ -48,11 +48,16 @@ def test_default_server_passes_every_check(server, pki):
     assert code == 0, non_passing(report)
     assert non_passing(report) == []
     s, p = server.pop3s_port, server.pop3_port
-    for check_id in ("connect", "tls-versions", "cipher", "weak-ciphers", "certificate",
+    for check_id in ("connect", "capa", "tls-versions", "cipher", "weak-ciphers", "certificate",
                      "hostname", "expiry", "key", "resumption", "version-leak"):
         assert severity(report, s, check_id) == "PASS"
-    for check_id in ("connect", "plaintext-auth", "stls", "version-leak"):
+    for check_id in ("connect", "capa", "plaintext-auth", "stls", "version-leak"):
         assert severity(report, p, check_id) == "PASS"
+    # Before TLS the server lists STLS but no way to send a password in clear text.
+    capa = findings(report, p, "capa")[0]["explanation"].split()
+    assert "STLS" in capa and "USER" not in capa
+    assert not any("PLAIN" in word or "LOGIN" in word for word in capa), capa
+    assert "SASL(" in findings(report, s, "capa")[0]["explanation"]
     assert severity(report, f"{p}+STLS", "tls-versions") == "PASS"
     versions = findings(report, s, "tls-versions")[0]["explanation"]
     assert "TLS 1.2" in versions and "TLS 1.3" in versions and "TLS 1.0" not in versions

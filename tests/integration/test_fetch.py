@@ -120,7 +120,7 @@ def test_certificate_name_must_match(make_server, pki, tmp_path):
     assert b"rejected" in out.stdout
 
 
-@pytest.mark.parametrize("method", ["plain", "user"])
+@pytest.mark.parametrize("method", ["scram-sha-256", "plain", "user"])
 def test_forced_login_method(server, pki, tmp_path, method):
     fill(server, make_messages(1))
     server.start()

@@ -100,6 +100,10 @@ TEST(AuditRules, WellConfiguredServerPassesEverything) {
     }
   }
   EXPECT_NE(find(findings, "110", "plaintext-auth"), nullptr);
+  const Finding* capa = find(findings, "995", "capa");
+  ASSERT_NE(capa, nullptr);
+  EXPECT_EQ(capa->explanation, "CAPA: USER UIDL SASL(PLAIN)");
+  EXPECT_EQ(find(findings, "110", "capa")->explanation, "CAPA: UIDL STLS");
   EXPECT_NE(find(findings, "110", "stls"), nullptr);
   CheckReport report{"h", findings, true};
   EXPECT_EQ(report.exit_status(), 0);
