@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -252,8 +253,27 @@ void run_all(Jobs& jobs, unsigned parallel, Console& console) {
   for (std::size_t i = 0; i < count; ++i) workers.emplace_back(worker);
 }
 
+bool network_errno(int value) {
+  switch (value) {
+    case ECONNREFUSED:
+    case ECONNRESET:
+    case ECONNABORTED:
+    case ETIMEDOUT:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case ENETDOWN:
+    case EPIPE:
+      return true;
+    default:
+      return false;
+  }
+}
+
 int exit_code_for(const Error& error) {
-  if (error.code.category() != mailport_category()) return kExitTempFail;         // network, errno
+  if (error.code.category() != mailport_category()) {
+    // The network may come back by itself; a state directory we cannot write will not.
+    return network_errno(error.code.value()) ? kExitTempFail : kExitIoErr;
+  }
   if (error.is(errc::auth_failed)) return 77;                                     // EX_NOPERM
   if (error.is(errc::invalid_input)) return 76;                                   // EX_PROTOCOL
   if (error.is(errc::permanent_failure) || error.is(errc::not_found)) return 69;  // EX_UNAVAILABLE

@@ -410,6 +410,15 @@ auth = "user"
     assert len(list((tmp_path / "state").glob("*.state"))) == 3
 
 
+def test_unwritable_state_directory_is_exit_74(server, pki, tmp_path):
+    server.start()
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    out = fetch(url(server), "--to", str(tmp_path / "md"), "--cafile", str(pki.ca),
+                "--state-dir", str(blocker / "state"))
+    assert out.returncode == 74, out.stdout
+
+
 def test_config_errors_name_the_line(tmp_path):
     config = tmp_path / "bad.toml"
     config.write_text('[[account]]\nurl = "pop3s://a@h"\nto = "x"\nkep = true\n')
