@@ -114,7 +114,7 @@ void run_deliver(const DeliverOptions& options) {
                                      .recipient_delimiter = config.lmtp.recipient_delimiter,
                                      .hostname = {}});
   auto user = delivery.resolve(options.user);
-  if (!user) fail(kExitTempFail, "user database: " + user.error().describe());
+  if (!user) fail(exit_code(lmtp::outcome_of(user.error())), "user " + user.error().describe());
   if (!*user) fail(kExitNoUser, "\"" + options.user + "\": no such user");
   const std::string message = read_message(config.lmtp.max_message_size);
   const lmtp::Outcome outcome = delivery.deliver_local(

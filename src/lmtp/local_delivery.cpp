@@ -23,7 +23,9 @@ std::string without_extension(std::string_view address, std::string_view delimit
 
 Outcome outcome_of(const Error& error) {
   if (error.is(errc::in_use)) return Outcome::mailbox_busy;
-  if (error.is(errc::invalid_input)) return Outcome::permanent_failure;
+  if (error.is(errc::invalid_input) || error.is(errc::permanent_failure)) {
+    return Outcome::permanent_failure;
+  }
   const int value = error.code.value();
   if (error.code.category() == std::generic_category() &&
       (value == ENOSPC || value == EDQUOT || value == EFBIG)) {
@@ -52,7 +54,7 @@ Result<std::optional<store::UserContext>> LocalDelivery::resolve(std::string_vie
 
 Outcome LocalDelivery::check(std::string_view address) {
   auto user = resolve(address);
-  if (!user) return Outcome::temporary_failure;
+  if (!user) return outcome_of(user.error());
   return *user ? Outcome::ok : Outcome::no_such_user;
 }
 
@@ -63,7 +65,10 @@ std::vector<Outcome> LocalDelivery::deliver(const Envelope& envelope, std::strin
   std::map<std::string, std::size_t> seen;  // one copy per user, however many addresses
   for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {
     auto user = resolve(envelope.recipients[i]);
-    if (!user) continue;
+    if (!user) {
+      outcomes[i] = outcome_of(user.error());
+      continue;
+    }
     if (!*user) {
       outcomes[i] = Outcome::no_such_user;
       continue;

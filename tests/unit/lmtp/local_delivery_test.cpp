@@ -80,6 +80,7 @@ TEST_F(LocalDeliveryTest, ResolvesAddressThenWithoutExtensionThenLocalPart) {
   EXPECT_EQ(delivery.check("nobody"), Outcome::no_such_user);
   db_.broken = true;
   EXPECT_EQ(delivery.check("bob"), Outcome::temporary_failure);
+  EXPECT_EQ(outcome_of(make_error(errc::permanent_failure, "uid 0")), Outcome::permanent_failure);
 }
 
 TEST_F(LocalDeliveryTest, SeveralRecipientsOneCopyPerUserWithoutDeliveredTo) {
