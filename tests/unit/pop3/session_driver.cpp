@@ -12,7 +12,9 @@ namespace mailport::pop3::testing {
 LoginOutcome FakeBackend::login(const LoginRequest& request) const {
   if (forced_login_status) return LoginOutcome{*forced_login_status, {}};
   bool ok = false;
-  if (request.mechanism == Mechanism::apop) {
+  if (request.verification != sasl::Verification::by_server) {
+    ok = request.verification == sasl::Verification::verified;
+  } else if (request.mechanism == Mechanism::apop) {
     const auto it = apop_digests.find(request.user);
     ok = it != apop_digests.end() && it->second == request.secret;
   } else {
@@ -85,6 +87,10 @@ void Driver::run(std::string& out) {
     } else if (auto* login = std::get_if<Login>(&event)) {
       logins_.push_back(login->request);
       session_.complete_login(backend_.login(login->request));
+    } else if (auto* lookup = std::get_if<LookupSecrets>(&event)) {
+      lookups_.push_back(lookup->user);
+      const auto it = backend_.scram.find(lookup->user);
+      session_.complete_secrets(it != backend_.scram.end() ? it->second : ScramSecrets{});
     } else if (std::holds_alternative<StartTls>(event)) {
       ++stls_requests_;
       session_.complete_stls(backend_.stls_ok);

@@ -22,6 +22,7 @@ struct FakeBackend {
   std::map<std::string, std::string, std::less<>> passwords;     // user -> password
   std::map<std::string, std::string, std::less<>> apop_digests;  // user -> expected digest
   std::vector<FakeMessage> messages;
+  std::map<std::string, ScramSecrets, std::less<>> scram;  // user -> SCRAM secrets
   std::optional<LoginStatus> forced_login_status;  // overrides the password check
   RetrieveStatus retrieve_status = RetrieveStatus::ok;
   bool stls_ok = true;
@@ -54,6 +55,7 @@ class Driver {
   const std::vector<std::vector<std::size_t>>& updates() const { return updates_; }
   std::size_t flushes() const { return flushes_; }
   std::size_t stls_requests() const { return stls_requests_; }
+  const std::vector<std::string>& lookups() const { return lookups_; }
 
  private:
   void run(std::string& out);
@@ -66,6 +68,7 @@ class Driver {
   std::vector<std::vector<std::size_t>> updates_;
   std::size_t flushes_ = 0;
   std::size_t stls_requests_ = 0;
+  std::vector<std::string> lookups_;
 };
 
 }  // namespace mailport::pop3::testing
