@@ -156,15 +156,4 @@ Result<void> Connection::write_tls(std::string_view bytes) {
   return {};
 }
 
-bool Connection::peer_speaks_first(std::chrono::milliseconds wait) const {
-  pollfd pfd{fd_.get(), POLLIN, 0};
-  int ready = 0;
-  do {
-    ready = ::poll(&pfd, 1, static_cast<int>(wait.count()));
-  } while (ready < 0 && errno == EINTR);
-  if (ready <= 0) return false;
-  char byte = 0;
-  return ::recv(fd_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
-}
-
 }  // namespace mailport::client

@@ -28,8 +28,6 @@ class Connection final : public Transport {
 
   bool tls_active() const { return tls_active_; }
   SSL* ssl() const { return ssl_.get(); }
-  // Waits up to `wait` for the server to send something without being asked; peeks only.
-  bool peer_speaks_first(std::chrono::milliseconds wait) const;
 
  private:
   Connection(UniqueFd fd, TlsClientConfig tls) : fd_(std::move(fd)), tls_(std::move(tls)) {}

@@ -46,8 +46,8 @@ std::string progress_line(std::string_view account, const AccountProgress& progr
       const double seconds = std::chrono::duration<double>(elapsed).count();
       const auto rate =
           seconds > 0 ? static_cast<std::uint64_t>(static_cast<double>(bytes) / seconds) : 0;
-      status =
-          fmt::format("{}/{} msgs  {}  {}/s", done, total, format_bytes(bytes), format_bytes(rate));
+      status = fmt::format("{}/{} msgs  {} of {}  {}/s", done, total, format_bytes(bytes),
+                           format_bytes(progress.bytes_to_fetch.load()), format_bytes(rate));
       break;
     }
   }

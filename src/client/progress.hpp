@@ -14,7 +14,7 @@ namespace mailport::client {
 // "0 B", "512 B", "1.5 kB", "12.0 MB" (SI units, one decimal above 1 kB).
 std::string format_bytes(std::uint64_t bytes);
 
-// "alice@host:995  [#######-----]  12/40 msgs  3.1 MB  1.2 MB/s" fitted into `width` columns.
+// "alice@host:995  [#######-----]  12/40 msgs  3.1 MB of 5.0 MB  1.2 MB/s", cut to `width`.
 std::string progress_line(std::string_view account, const AccountProgress& progress,
                           std::chrono::steady_clock::duration elapsed, std::size_t width);
 

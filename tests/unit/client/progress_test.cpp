@@ -20,8 +20,9 @@ TEST(ProgressLine, BarCountsAndRate) {
   progress.to_fetch = 40;
   progress.fetched = 10;
   progress.bytes = 2'000'000;
+  progress.bytes_to_fetch = 8'000'000;
   const auto line = progress_line("alice@h:995", progress, std::chrono::seconds(2), 200);
-  EXPECT_EQ(line, "alice@h:995  [#####---------------]  10/40 msgs  2.0 MB  1.0 MB/s");
+  EXPECT_EQ(line, "alice@h:995  [#####---------------]  10/40 msgs  2.0 MB of 8.0 MB  1.0 MB/s");
   EXPECT_EQ(progress_line("alice@h:995", progress, std::chrono::seconds(2), 20).size(), 19u);
   progress.phase = AccountProgress::Phase::done;
   progress.to_fetch = 0;
