@@ -11,7 +11,7 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config git
   libasio-dev libssl-dev openssl libtomlplusplus-dev libfmt-dev libspdlog-dev libcli11-dev
   libsodium-dev libargon2-dev libcrypt-dev libgsasl-dev
-  libgtest-dev libgmock-dev python3 python3-pytest curl dovecot-pop3d
+  libgtest-dev libgmock-dev python3 python3-pytest curl dovecot-pop3d postfix
 )
 
 as_root() {
@@ -19,6 +19,10 @@ as_root() {
 }
 
 install_missing() {
+  # Postfix (for the end-to-end delivery tests) must not configure or start a system instance.
+  if ! dpkg-query -W -f='${Status}' postfix 2>/dev/null | grep -q "install ok installed"; then
+    echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
+  fi
   local missing=()
   for package in "${PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
