@@ -56,8 +56,13 @@ std::string apop_digest(std::string_view timestamp, std::string_view secret) {
 }
 
 LoginService::LoginService(auth::PassDb& passdb, store::MailStore& store, BlockingPool& pool,
-                           AbuseGuard& guard, LoginSettings settings)
-    : passdb_(passdb), store_(store), pool_(pool), guard_(guard), settings_(std::move(settings)) {}
+                           BlockingPool& hash_pool, AbuseGuard& guard, LoginSettings settings)
+    : passdb_(passdb),
+      store_(store),
+      pool_(pool),
+      hash_pool_(hash_pool),
+      guard_(guard),
+      settings_(std::move(settings)) {}
 
 LoginService::Verdict LoginService::refused(LoginStatus status, std::string reason) {
   return {status, std::move(reason), {}, false, {}};
@@ -71,14 +76,28 @@ ScramSecrets LoginService::scram_secrets(const std::string& user, ScramHash hash
   return auth::dummy_scram_secrets(user, hash);
 }
 
-LoginService::Verdict LoginService::check_credentials(const pop3::LoginRequest& request) {
+// Hashes that take tens of milliseconds or more by design go to their own pool, so a burst of
+// them cannot queue the cheap ones (and the maildrop work) behind it.
+bool LoginService::expensive(const Lookup& found) {
+  if (!found || !*found) return true;  // the dummy hash is of the default scheme
+  const std::string& stored = (*found)->password;
+  const auto scheme = auth::stored_scheme(stored);
+  const bool cheap =
+      scheme == auth::Scheme::plain || scheme == auth::Scheme::scram_sha_256 ||
+      scheme == auth::Scheme::scram_sha_1 ||
+      ((scheme == auth::Scheme::sha512_crypt || scheme == auth::Scheme::sha256_crypt) &&
+       stored.find("rounds=") == std::string::npos);
+  return !cheap;
+}
+
+LoginService::Verdict LoginService::check_credentials(const pop3::LoginRequest& request,
+                                                      const Lookup& found) {
   if (!request.authzid.empty() && request.authzid != request.user) {
     return refused(LoginStatus::bad_credentials, "authorization identity differs");
   }
   if (request.verification == sasl::Verification::rejected) {
     return refused(LoginStatus::bad_credentials, "wrong SCRAM proof");
   }
-  auto found = passdb_.lookup(request.user);
   if (!found) return refused(LoginStatus::temporary_failure, found.error().describe());
   const std::optional<auth::UserRecord>& user = *found;
   if (request.verification == sasl::Verification::verified) {
@@ -123,7 +142,11 @@ asio::awaitable<LoginResult> LoginService::login(const pop3::LoginRequest& reque
     co_await sleep_for(guard_.record_failure(peer));
     co_return LoginResult{{LoginStatus::temporary_failure, {}}, nullptr, "address banned"};
   }
-  Verdict verdict = co_await pool_.run([this, &request] { return check_credentials(request); });
+  const Lookup found =
+      co_await pool_.run([this, &request] { return passdb_.lookup(request.user); });
+  BlockingPool& verifier = expensive(found) ? hash_pool_ : pool_;
+  Verdict verdict =
+      co_await verifier.run([this, &request, &found] { return check_credentials(request, found); });
   if (verdict.status == LoginStatus::bad_credentials) {
     co_await sleep_for(guard_.record_failure(peer));
     co_return LoginResult{{verdict.status, {}}, nullptr, std::move(verdict.reason)};
@@ -145,8 +168,8 @@ asio::awaitable<LoginResult> LoginService::login(const pop3::LoginRequest& reque
 
 // The upgrade runs on the pool after the login is answered; a failure only costs a log line.
 void LoginService::rehash_later(const pop3::LoginRequest& request, std::string stored_hash) {
-  asio::post(pool_.executor(), [path = settings_.passwd_file, user = request.user,
-                                password = request.secret, old = std::move(stored_hash)] {
+  asio::post(hash_pool_.executor(), [path = settings_.passwd_file, user = request.user,
+                                     password = request.secret, old = std::move(stored_hash)] {
     auto hash = auth::hash_password(password, auth::kDefaultScheme);
     if (!hash) {
       spdlog::warn("event=rehash result=failed user=\"{}\" error=\"{}\"", user,

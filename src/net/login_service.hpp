@@ -24,7 +24,7 @@ struct LoginSettings {
   std::chrono::milliseconds lock_timeout{5000};
   std::chrono::milliseconds lock_retry_interval{100};
   std::optional<std::chrono::seconds> login_delay;
-  bool rehash = false;  // upgrade weaker stored hashes to the default scheme on login
+  bool rehash = false;                // upgrade weaker stored hashes to the default scheme on login
   std::filesystem::path passwd_file;  // where to write upgraded hashes
 };
 
@@ -36,8 +36,10 @@ struct LoginResult {
 
 class LoginService {
  public:
+  // `pool` runs lookups, cheap hashes and maildrop work; `hash_pool` the deliberately slow
+  // hashes (ARGON2ID, BLF-CRYPT, SHA-crypt with raised rounds).
   LoginService(auth::PassDb& passdb, store::MailStore& store, BlockingPool& pool,
-               AbuseGuard& guard, LoginSettings settings);
+               BlockingPool& hash_pool, AbuseGuard& guard, LoginSettings settings);
 
   // `peer` is the client's address, for penalties and bans.
   asio::awaitable<LoginResult> login(const pop3::LoginRequest& request,
@@ -52,11 +54,13 @@ class LoginService {
     pop3::LoginStatus status;
     std::string reason;
     std::string home;
-    bool weak_hash = false;  // verified against a scheme weaker than the default
+    bool weak_hash = false;   // verified against a scheme weaker than the default
     std::string stored_hash;  // what was verified, for a compare-and-swap upgrade
   };
   static Verdict refused(pop3::LoginStatus status, std::string reason);
-  Verdict check_credentials(const pop3::LoginRequest& request);  // blocking
+  using Lookup = Result<std::optional<auth::UserRecord>>;
+  static bool expensive(const Lookup& found);
+  Verdict check_credentials(const pop3::LoginRequest& request, const Lookup& found);  // blocking
   bool within_login_delay(const std::string& user);
   void record_login(const std::string& user);
   asio::awaitable<LoginResult> open_mailbox(const std::string& user, const std::string& home);
@@ -65,6 +69,7 @@ class LoginService {
   auth::PassDb& passdb_;
   store::MailStore& store_;
   BlockingPool& pool_;
+  BlockingPool& hash_pool_;
   AbuseGuard& guard_;
   LoginSettings settings_;
   std::mutex last_login_mutex_;

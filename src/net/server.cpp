@@ -61,9 +61,10 @@ Server::Server(config::Config config, std::unique_ptr<auth::PassDb> passdb,
     contexts_.push_back(std::make_unique<asio::io_context>(1));
   }
   pool_ = std::make_unique<BlockingPool>(threads);
+  hash_pool_ = std::make_unique<BlockingPool>(threads);
   guard_ = std::make_unique<AbuseGuard>(abuse_settings(config_));
   login_ = std::make_unique<LoginService>(
-      *passdb_, *store_, *pool_, *guard_,
+      *passdb_, *store_, *pool_, *hash_pool_, *guard_,
       LoginSettings{.lock_timeout = config_.mail.lock_timeout,
                     .login_delay = config_.mail.login_delay,
                     .rehash = config_.auth.rehash,
@@ -78,6 +79,7 @@ Server::~Server() {
   for (auto& context : contexts_) context->stop();
   contexts_.clear();
   pool_.reset();
+  hash_pool_.reset();
 }
 
 Result<void> Server::open() {
@@ -165,6 +167,10 @@ asio::awaitable<void> Server::accept_loop(Listener& listener) {
       co_await pause.async_wait(kAsTuple);
       continue;
     }
+    // Responses are written whole; Nagle would hold the last segment back for a delayed ACK
+    // (about 40 ms per command round trip).
+    asio::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
     const std::shared_ptr<const Generation> current = generation();
     ConnectionEnv env{current->config, *login_, *pool_, *guard_, current->tls.get(), current};
     asio::co_spawn(home, serve_connection(env, std::move(socket), listener.kind,

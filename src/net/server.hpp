@@ -83,6 +83,7 @@ class Server {
   std::unique_ptr<store::MailStore> store_;
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::unique_ptr<BlockingPool> pool_;
+  std::unique_ptr<BlockingPool> hash_pool_;
   std::unique_ptr<AbuseGuard> guard_;
   std::unique_ptr<LoginService> login_;
   std::unique_ptr<LmtpServer> lmtp_;

@@ -34,7 +34,7 @@ class FakePassDb final : public auth::PassDb {
 
 class LoginServiceTest : public ::testing::Test {
  protected:
-  LoginServiceTest() : pool_(2), guard_(guard_settings()) {
+  LoginServiceTest() : pool_(2), hash_pool_(1), guard_(guard_settings()) {
     auth::UserRecord alice;
     alice.name = "alice";
     alice.password = "{PLAIN}secret";
@@ -64,11 +64,12 @@ class LoginServiceTest : public ::testing::Test {
 
   LoginService make_service(LoginSettings settings = {}) {
     settings.lock_retry_interval = 20ms;
-    return LoginService(passdb_, store_, pool_, guard_, settings);
+    return LoginService(passdb_, store_, pool_, hash_pool_, guard_, settings);
   }
 
   asio::io_context io_;
   BlockingPool pool_;
+  BlockingPool hash_pool_;
   AbuseGuard guard_;
   FakePassDb passdb_;
   store::MemoryStore store_;
