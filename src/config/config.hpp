@@ -151,6 +151,8 @@ struct SessionSettings {
   unsigned max_bad_commands = 20;
   std::string greeting = "mailport ready.";
   std::optional<std::string> implementation;  // CAPA IMPLEMENTATION; leaks the version
+  // Off by default: "outlook-no-nuls", "oe-ns-eoh" (docs/compatibility.md).
+  std::vector<std::string> client_workarounds;
 
   bool operator==(const SessionSettings&) const = default;
 };

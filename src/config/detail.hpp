@@ -16,6 +16,8 @@ inline constexpr std::array<std::string_view, 2> kTlsVersions = {"TLSv1.2", "TLS
 // SASL mechanisms the server implements (src/sasl), in the order CAPA lists them by default.
 inline constexpr std::array<std::string_view, 4> kSaslMechanisms = {"PLAIN", "LOGIN",
                                                                   "SCRAM-SHA-256", "SCRAM-SHA-1"};
+inline constexpr std::array<std::string_view, 2> kClientWorkarounds = {"outlook-no-nuls",
+                                                                     "oe-ns-eoh"};
 inline constexpr std::array<std::string_view, 3> kPlaintextAuthValues = {"never", "loopback",
                                                                          "always"};
 

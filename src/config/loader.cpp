@@ -313,6 +313,18 @@ std::vector<std::string> mechanism_list_of(const toml::node& node) {
   return names;
 }
 
+std::vector<std::string> workaround_list_of(const toml::node& node) {
+  const toml::array* array = node.as_array();
+  if (array == nullptr) {
+    throw std::invalid_argument(fmt::format("expected an array of strings, not {}", type_name(node)));
+  }
+  std::vector<std::string> names;
+  for (const toml::node& element : *array) {
+    names.push_back(choice_of(element, detail::kClientWorkarounds));
+  }
+  return names;
+}
+
 void read_root(Section& root, Config& config) {
   const fs::path& base = root.origin().base_dir;
   read(root, "data_dir", config.data_dir, [&](const toml::node& n) { return path_of(n, base); });
@@ -410,6 +422,7 @@ void read_session(Section& section, SessionSettings& session) {
        [](const toml::node& n) { return count_of(n); });
   read(section, "greeting", session.greeting, response_text_of);
   read(section, "implementation", session.implementation, response_text_of);
+  read(section, "client_workarounds", session.client_workarounds, workaround_list_of);
 }
 
 void read_lmtp(Section& section, LmtpSettings& lmtp) {

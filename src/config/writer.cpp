@@ -183,6 +183,7 @@ void write_session(TomlWriter& out, const SessionSettings& session) {
   } else {
     out.comment("implementation", "not set (not announced)");
   }
+  out.strings("client_workarounds", session.client_workarounds);
 }
 
 void write_lmtp(TomlWriter& out, const LmtpSettings& lmtp) {

@@ -111,6 +111,9 @@ struct Connection {
     options.limits.max_bad_commands = config.session.max_bad_commands;
     options.limits.max_auth_attempts = config.auth.max_attempts;
     options.sasl_mechanisms = config.auth.mechanisms;
+    for (const std::string& name : config.session.client_workarounds) {
+      pop3::enable_client_workaround(options.client_workarounds, name);  // names validated
+    }
     return options;
   }
 
@@ -179,7 +182,7 @@ asio::awaitable<std::pair<SendResult, pop3::RetrieveStatus>> send_message(
                  reader.error().describe());
     co_return std::pair{SendResult::not_started, status};
   }
-  pop3::BodyEncoder encoder(request.top_lines);
+  pop3::BodyEncoder encoder(request.top_lines, request.workarounds);
   std::string out = request.ok_line;
   std::vector<char> chunk(kMessageChunk);
   while (!encoder.done()) {

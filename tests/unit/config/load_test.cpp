@@ -133,6 +133,11 @@ implementation = "mailport 0.1"
        EXPECT_EQ(c.limits.max_connections_per_ip, 5u);
        EXPECT_EQ(c.lines.at("limits.max_connections_per_ip"), 10u);
      }},
+    {"ClientWorkarounds", "[session]\nclient_workarounds = [\"oe-ns-eoh\", \"outlook-no-nuls\"]\n",
+     [](const Config& c) {
+       EXPECT_EQ(c.session.client_workarounds,
+                 (std::vector<std::string>{"oe-ns-eoh", "outlook-no-nuls"}));
+     }},
     {"ExpireNever", "[mail]\nexpire = \"NEVER\"\n",
      [](const Config& c) { EXPECT_EQ(c.mail.expire, "NEVER"); }},
     {"ExpireDaysAsStringIsNormalised", "[mail]\nexpire = \"007\"\n",
@@ -252,6 +257,8 @@ const BadCase kBadCases[] = {
      "auth.trusted_networks", "bad prefix length"},
     {"TrustedNetworksNotAnArray", "[auth]\ntrusted_networks = \"10.0.0.0/8\"\n", 2,
      "auth.trusted_networks", "expected an array"},
+    {"UnknownClientWorkaround", "[session]\nclient_workarounds = [\"tb-eoh\"]\n", 2,
+     "session.client_workarounds", "is not one of"},
     {"UnknownLimitsKey", "[limits]\nmax_conections = 5\n", 2, "limits.max_conections", ""},
 };
 
