@@ -266,6 +266,28 @@ def test_io_error_half_way_through_update_removes_only_marked_messages(faulty_se
     assert server.proc.poll() is None
 
 
+def test_io_error_during_delivery_leaves_no_partial_message(make_server, fault_shim, tmp_path):
+    server = make_server()
+    drop = Maildrop(server, random.Random(SEED))
+    drop.top_up(2)
+    plan = FaultPlan(tmp_path / "fault-plan")
+    command = [BIN, "deliver", "-d", "alice", "--passwd", str(server.passwd),
+               "--mail", str(server.mail.root / "%u" / "Maildir")]
+    message = b"Subject: delivered\n\nbody\n"
+    for call, error in (("fsync", 5), ("fsync", 28)):
+        plan.fail(call, error)
+        result = subprocess.run(command, input=message, capture_output=True, timeout=30,
+                                env=shim_env(fault_shim, plan))
+        assert result.returncode == 75, (call, error, result.stderr)
+        assert not list((server.mail.maildir("alice") / "tmp").iterdir())
+        drop.check(set(), may_have_removed=False)
+    plan.clear()
+    result = subprocess.run(command, input=message, capture_output=True, timeout=30,
+                            env=shim_env(fault_shim, plan))
+    assert result.returncode == 0, result.stderr
+    assert sum(b"Subject: delivered" in c for c in drop.present()) == 1
+
+
 @pytest.fixture
 def small_tmpfs(tmp_path):
     mount_point = tmp_path / "small"
