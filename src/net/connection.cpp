@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -209,6 +210,36 @@ asio::awaitable<std::pair<SendResult, pop3::RetrieveStatus>> send_message(
   co_return std::pair{SendResult::sent, pop3::RetrieveStatus::ok};
 }
 
+// UPDATE (RFC 1939 §6): the DELE'd messages go, and with a retention policy (EXPIRE, RFC 2449
+// §6.7) so do retrieved ones: at once for "EXPIRE 0", else once retrieved `days` ago. Blocking.
+Result<void> apply_update(store::Mailbox& mailbox, const pop3::Update& update,
+                          const std::optional<std::string>& expire, std::uint64_t session_id) {
+  std::vector<std::size_t> doomed = update.deleted;
+  if (expire && *expire != "NEVER") {
+    const long days = std::stol(*expire);  // validated digits
+    if (days == 0) {
+      doomed.insert(doomed.end(), update.retrieved.begin(), update.retrieved.end());
+    } else {
+      if (auto marked = mailbox.mark_retrieved(update.retrieved); !marked) {
+        spdlog::warn("session={} event=mark-retrieved-failed error=\"{}\"", session_id,
+                     marked.error().describe());
+      }
+      const auto cutoff = std::chrono::system_clock::now() - std::chrono::hours(24) * days;
+      if (auto old = mailbox.retrieved_before(cutoff); old) {
+        doomed.insert(doomed.end(), old->begin(), old->end());
+      }
+    }
+    std::ranges::sort(doomed);
+    const auto repeats = std::ranges::unique(doomed);
+    doomed.erase(repeats.begin(), repeats.end());
+    if (doomed.size() > update.deleted.size()) {
+      spdlog::info("session={} event=expire expired={}", session_id,
+                   doomed.size() - update.deleted.size());
+    }
+  }
+  return mailbox.expunge(doomed);
+}
+
 enum class DriveEnd { closed, start_tls };
 
 asio::awaitable<void> handle_login(Connection& conn, const pop3::LoginRequest& request) {
@@ -254,8 +285,9 @@ asio::awaitable<DriveEnd> drive(Stream& stream, Connection& conn) {
         if (sent == SendResult::aborted) co_return DriveEnd::closed;
         session.complete_retrieve(status);
       } else if (auto* update = std::get_if<pop3::Update>(&event)) {
-        auto expunged = co_await conn.env.pool.run(
-            [&conn, update] { return conn.mailbox->expunge(update->deleted); });
+        auto expunged = co_await conn.env.pool.run([&conn, update] {
+          return apply_update(*conn.mailbox, *update, conn.env.config.mail.expire, conn.id);
+        });
         if (!expunged) {
           spdlog::error("session={} event=update-failed error=\"{}\"", conn.id,
                         expunged.error().describe());

@@ -177,6 +177,7 @@ void Session::complete_retrieve(RetrieveStatus status) {
   switch (status) {
     case RetrieveStatus::ok:
       if (retr_index) {
+        retrieved_indices_.push_back(*retr_index);
         ++retrieved_messages_;
         retrieved_octets_ += maildrop_.message(*retr_index).octets;
       }

@@ -100,6 +100,8 @@ struct LookupSecrets {  // SCRAM: fetch the user's stored secrets, then complete
 };
 struct Update {  // QUIT in TRANSACTION: expunge these (0-based), then complete_update()
   std::vector<std::size_t> deleted;
+  // RETR'd in this session and not deleted, for the EXPIRE retention policy (RFC 2449 §6.7).
+  std::vector<std::size_t> retrieved;
 };
 struct Close {};  // write output() and close the connection; no more events follow
 
@@ -206,6 +208,7 @@ class Session {
   std::optional<Event> pending_event_;       // produced by a complete_*() call; poll() returns it
   Maildrop maildrop_;
   std::optional<std::size_t> retr_index_;  // the RETR in progress (TOP leaves it empty)
+  std::vector<std::size_t> retrieved_indices_;  // every successful RETR, in order
   unsigned bad_commands_ = 0;
   unsigned failed_logins_ = 0;
   std::string user_;

@@ -207,7 +207,14 @@ Session::Reply Session::cmd_quit(Args) {
     return close();
   }
   state_ = State::update;
-  return start_request(Awaiting::update, Update{maildrop_.deleted_indices()});
+  Update update{maildrop_.deleted_indices(), {}};
+  std::ranges::sort(retrieved_indices_);
+  const auto repeats = std::ranges::unique(retrieved_indices_);
+  retrieved_indices_.erase(repeats.begin(), repeats.end());
+  for (const std::size_t index : retrieved_indices_) {
+    if (!maildrop_.deleted(index)) update.retrieved.push_back(index);
+  }
+  return start_request(Awaiting::update, std::move(update));
 }
 
 Session::Reply Session::cmd_lang(Args args) {

@@ -3,6 +3,7 @@
 // an in-memory one for tests. All calls may block: run them off the I/O threads.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -34,6 +35,19 @@ class Mailbox {
   // already gone count as removed. On error, as few as possible were removed and the caller
   // reports [SYS/TEMP].
   virtual Result<void> expunge(std::span<const std::size_t> indices) = 0;
+
+  // For the EXPIRE retention policy (RFC 2449): remember that these messages were retrieved,
+  // and find the ones retrieved before `cutoff`. Backends that cannot record it keep the
+  // defaults, and then only "EXPIRE 0" (delete once retrieved) takes effect.
+  virtual Result<void> mark_retrieved(std::span<const std::size_t> indices) {
+    (void)indices;
+    return {};
+  }
+  virtual Result<std::vector<std::size_t>> retrieved_before(
+      std::chrono::system_clock::time_point cutoff) {
+    (void)cutoff;
+    return std::vector<std::size_t>{};
+  }
 };
 
 struct UserContext {

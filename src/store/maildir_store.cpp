@@ -1,6 +1,7 @@
 #include "store/maildir_store.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,6 +50,11 @@ class MaildirMailbox final : public Mailbox {
   const std::vector<MessageInfo>& messages() const override { return snapshot_.messages; }
   Result<std::unique_ptr<MessageReader>> open_message(std::size_t index) override;
   Result<void> expunge(std::span<const std::size_t> indices) override;
+  // The Maildir "S" (seen) flag records a retrieval; the rename that sets it is the file's last
+  // status change, so its ctime tells when (other MUAs rarely touch a seen message's flags).
+  Result<void> mark_retrieved(std::span<const std::size_t> indices) override;
+  Result<std::vector<std::size_t>> retrieved_before(
+      std::chrono::system_clock::time_point cutoff) override;
 
  private:
   int fd_of(MaildirFolder folder) const {
@@ -136,6 +142,54 @@ Result<void> MaildirMailbox::expunge(std::span<const std::size_t> indices) {
   auto synced = sync_touched(touched_cur, touched_new);
   if (!outcome) return outcome;
   return synced;
+}
+
+bool has_seen_flag(std::string_view name) {
+  const auto info = name.find(":2,");
+  return info != std::string_view::npos && name.substr(info + 3).find('S') != std::string_view::npos;
+}
+
+std::string with_seen_flag(std::string_view name) {
+  const auto info = name.find(":2,");
+  std::string flags(info == std::string_view::npos ? "" : name.substr(info + 3));
+  flags += 'S';
+  std::sort(flags.begin(), flags.end());  // the Maildir spec keeps flags in ASCII order
+  return std::string(name.substr(0, name.find(':'))) + ":2," + flags;
+}
+
+Result<void> MaildirMailbox::mark_retrieved(std::span<const std::size_t> indices) {
+  bool touched = false;
+  for (const std::size_t index : indices) {
+    if (index >= snapshot_.files.size()) return make_error(errc::invalid_input, "no such message");
+    StoredFile& file = snapshot_.files[index];
+    for (int lookup = 0; lookup < kMaxLookups && !file.removed; ++lookup) {
+      if (has_seen_flag(file.name)) break;
+      const std::string seen = with_seen_flag(file.name);
+      if (::renameat(fd_of(file.folder), file.name.c_str(), dirs_.cur.get(), seen.c_str()) == 0) {
+        file.name = seen;
+        file.folder = MaildirFolder::cur;
+        touched = true;
+        break;
+      }
+      if (errno != ENOENT) return Error::from_errno(errno, "rename " + file.name);
+      if (!find_again(file)) break;  // gone: nothing left to mark
+    }
+  }
+  return touched ? sync_directory(dirs_.cur.get(), "cur") : Result<void>();
+}
+
+Result<std::vector<std::size_t>> MaildirMailbox::retrieved_before(
+    std::chrono::system_clock::time_point cutoff) {
+  const auto cutoff_seconds = std::chrono::system_clock::to_time_t(cutoff);
+  std::vector<std::size_t> old;
+  for (std::size_t index = 0; index < snapshot_.files.size(); ++index) {
+    const StoredFile& file = snapshot_.files[index];
+    if (file.removed || !has_seen_flag(file.name)) continue;
+    struct stat info {};
+    if (::fstatat(fd_of(file.folder), file.name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (info.st_ctim.tv_sec < cutoff_seconds) old.push_back(index);
+  }
+  return old;
 }
 
 Result<MaildirDirs> prepare_maildir(const std::filesystem::path& path) {

@@ -433,3 +433,43 @@ TEST_F(MaildirStoreTest, StoreExpandsTheTemplate) {
 
 }  // namespace
 }  // namespace mailport::store::testing
+
+namespace mailport::store::testing {
+namespace {
+
+TEST_F(MaildirStoreTest, MarkRetrievedSetsTheSeenFlagAndItsTime) {
+  put("cur", "100.a.host:2,", "a\n");
+  put("cur", "101.b.host:2,RF", "b\n");
+  put("cur", "102.c.host:2,", "c\n");
+  auto box = open();
+  ASSERT_TRUE(box);
+  const std::size_t retrieved[] = {0, 1};
+  ASSERT_TRUE(box->mark_retrieved(retrieved).ok());
+  EXPECT_THAT(names_in(maildir_ / "cur"),
+              ElementsAre("100.a.host:2,S", "101.b.host:2,FRS", "102.c.host:2,"));
+  const auto now = std::chrono::system_clock::now();
+  auto soon = box->retrieved_before(now + std::chrono::hours(1));
+  ASSERT_TRUE(soon.ok());
+  EXPECT_THAT(*soon, ElementsAre(0u, 1u));
+  auto long_ago = box->retrieved_before(now - std::chrono::hours(1));
+  ASSERT_TRUE(long_ago.ok());
+  EXPECT_TRUE(long_ago->empty()) << "just retrieved: not old enough to expire";
+  // The renamed files are still found by later operations in the same session.
+  const std::size_t first[] = {0};
+  EXPECT_TRUE(box->open_message(0).ok());
+  EXPECT_TRUE(box->expunge(first).ok());
+  EXPECT_THAT(names_in(maildir_ / "cur"), ElementsAre("101.b.host:2,FRS", "102.c.host:2,"));
+}
+
+TEST_F(MaildirStoreTest, MarkRetrievedFollowsAMessageRenamedBehindOurBack) {
+  put("cur", "100.a.host:2,", "a\n");
+  auto box = open();
+  ASSERT_TRUE(box);
+  fs::rename(maildir_ / "cur" / "100.a.host:2,", maildir_ / "cur" / "100.a.host:2,F");
+  const std::size_t retrieved[] = {0};
+  ASSERT_TRUE(box->mark_retrieved(retrieved).ok());
+  EXPECT_THAT(names_in(maildir_ / "cur"), ElementsAre("100.a.host:2,FS"));
+}
+
+}  // namespace
+}  // namespace mailport::store::testing
