@@ -12,7 +12,7 @@ PACKAGES=(
   libasio-dev libssl-dev openssl libtomlplusplus-dev libfmt-dev libspdlog-dev libcli11-dev
   libsodium-dev libargon2-dev libcrypt-dev libgsasl-dev
   libgtest-dev libgmock-dev python3 python3-pytest curl dovecot-pop3d postfix
-  fetchmail getmail6 libmail-pop3client-perl libio-socket-ssl-perl neomutt mailutils
+  fetchmail getmail6 libmail-pop3client-perl libio-socket-ssl-perl neomutt mailutils fail2ban
 )
 
 as_root() {

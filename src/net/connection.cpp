@@ -32,6 +32,19 @@ constexpr auto kAsTuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = 4096;
 constexpr std::size_t kMessageChunk = 64 * 1024;
 
+// A login name comes from the client: quote it so a '"' or '\' cannot forge log fields.
+std::string log_quoted(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '"';
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
 const char* login_status_name(pop3::LoginStatus status) {
   switch (status) {
     case pop3::LoginStatus::ok:
@@ -247,9 +260,9 @@ asio::awaitable<void> handle_login(Connection& conn, const pop3::LoginRequest& r
   const auto level =
       result.outcome.status == pop3::LoginStatus::ok ? spdlog::level::info : spdlog::level::warn;
   spdlog::log(level,
-              "session={} event=login result={} user=\"{}\" mech={} rip={} rport={} "
+              "session={} event=login result={} user={} mech={} rip={} rport={} "
               "listener={} tls={}{}{}",
-              conn.id, login_status_name(result.outcome.status), request.user,
+              conn.id, login_status_name(result.outcome.status), log_quoted(request.user),
               mechanism_name(request), conn.peer.address().to_string(), conn.peer.port(),
               to_string(conn.kind), conn.tls_version(), result.reason.empty() ? "" : " reason=",
               result.reason.empty() ? "" : "\"" + result.reason + "\"");
@@ -347,9 +360,9 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> conn) {
     }
   }
   spdlog::info(
-      "session={} event=disconnect user=\"{}\" state={} retrieved={} bytes={} "
+      "session={} event=disconnect user={} state={} retrieved={} bytes={} "
       "deleted={}{}",
-      conn->id, conn->session.user(), state_name(conn->session.state()),
+      conn->id, log_quoted(conn->session.user()), state_name(conn->session.state()),
       conn->session.retrieved_messages(), conn->session.retrieved_octets(),
       conn->session.deleted_messages(), conn->timed_out ? " reason=timeout" : "");
   conn->alive = false;
