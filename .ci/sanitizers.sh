@@ -51,7 +51,8 @@ stage_asan() {
 
 stage_tsan() {
   stamp "tsan: configure and build the threaded unit tests (build-tsan)"
-  cmake --preset tsan -DMAILPORT_WERROR=ON >/dev/null
+  # GCC warns that TSan does not model the fences Asio uses (-Wtsan); that is known, not a bug.
+  cmake --preset tsan -DMAILPORT_WERROR=ON -DCMAKE_CXX_FLAGS=-Wno-tsan >/dev/null
   # The kernel's larger mmap randomisation breaks older TSan runtimes; setarch -R turns it off
   # for this process tree only (the build runs test binaries too, to list their tests).
   setarch "$(uname -m)" -R ninja -C build-tsan -j2 mailport_net_tests mailport_auth_tests \
