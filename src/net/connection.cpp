@@ -131,10 +131,12 @@ struct Connection {
     return options;
   }
 
+  // After login, every read or write restarts the idle timer. Before login the limit is absolute
+  // from the connect: a client dribbling one byte at a time (slowloris) cannot hold its slot.
   void extend_deadline() {
     const bool authenticated = session.state() == pop3::State::transaction;
-    deadline = Clock::now() + (authenticated ? env.config.session.idle_timeout
-                                             : env.config.session.prelogin_timeout);
+    deadline = authenticated ? Clock::now() + env.config.session.idle_timeout
+                             : connected_at + env.config.session.prelogin_timeout;
   }
 
   void close_transport() {
@@ -154,6 +156,7 @@ struct Connection {
   tcp::socket socket;
   std::optional<asio::ssl::stream<tcp::socket>> tls;
   asio::steady_timer timer;
+  Clock::time_point connected_at = Clock::now();
   Clock::time_point deadline;
   bool alive = true;
   bool timed_out = false;
@@ -243,8 +246,7 @@ Result<void> apply_update(store::Mailbox& mailbox, const pop3::Update& update,
       }
     }
     std::ranges::sort(doomed);
-    const auto repeats = std::ranges::unique(doomed);
-    doomed.erase(repeats.begin(), repeats.end());
+    doomed.erase(std::unique(doomed.begin(), doomed.end()), doomed.end());
     if (doomed.size() > update.deleted.size()) {
       spdlog::info("session={} event=expire expired={}", session_id,
                    doomed.size() - update.deleted.size());

@@ -136,7 +136,7 @@ void LoginService::record_login(const std::string& user) {
 }
 
 asio::awaitable<LoginResult> LoginService::login(const pop3::LoginRequest& request,
-                                                 const asio::ip::address& peer) {
+                                                 asio::ip::address peer) {
   if (guard_.banned(peer)) {
     // No password check at all while banned: the guessing stops paying off.
     co_await sleep_for(guard_.record_failure(peer));

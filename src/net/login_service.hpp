@@ -41,9 +41,9 @@ class LoginService {
   LoginService(auth::PassDb& passdb, store::MailStore& store, BlockingPool& pool,
                BlockingPool& hash_pool, AbuseGuard& guard, LoginSettings settings);
 
-  // `peer` is the client's address, for penalties and bans.
-  asio::awaitable<LoginResult> login(const pop3::LoginRequest& request,
-                                     const asio::ip::address& peer);
+  // `peer` is the client's address, for penalties and bans. Taken by value: the coroutine
+  // outlives the caller's expression when it is spawned rather than awaited at once.
+  asio::awaitable<LoginResult> login(const pop3::LoginRequest& request, asio::ip::address peer);
 
   // SCRAM: the user's stored secrets, or made-up ones for an unknown user (blocking: call it on
   // the pool).

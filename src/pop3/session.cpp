@@ -197,7 +197,7 @@ void Session::complete_update(bool ok) {
   awaiting_ = Awaiting::nothing;
   state_ = State::closed;
   if (!ok) {
-    append_err(output_, "[SYS/TEMP] Could not remove the deleted messages; none were removed.");
+    append_err(output_, "[SYS/TEMP] Could not remove all deleted messages; try again later.");
     return;
   }
   deleted_count_ = maildrop_.deleted_count();

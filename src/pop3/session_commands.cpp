@@ -209,8 +209,8 @@ Session::Reply Session::cmd_quit(Args) {
   state_ = State::update;
   Update update{maildrop_.deleted_indices(), {}};
   std::ranges::sort(retrieved_indices_);
-  const auto repeats = std::ranges::unique(retrieved_indices_);
-  retrieved_indices_.erase(repeats.begin(), repeats.end());
+  retrieved_indices_.erase(std::unique(retrieved_indices_.begin(), retrieved_indices_.end()),
+                           retrieved_indices_.end());
   for (const std::size_t index : retrieved_indices_) {
     if (!maildrop_.deleted(index)) update.retrieved.push_back(index);
   }

@@ -48,7 +48,7 @@ TEST(Update, FailureIsReportedAndNothingCounted) {
   auto driver = logged_in(backend);
   EXPECT_EQ(driver.send("DELE 1\r\nQUIT\r\n"),
             "+OK Message 1 deleted.\r\n"
-            "-ERR [SYS/TEMP] Could not remove the deleted messages; none were removed.\r\n");
+            "-ERR [SYS/TEMP] Could not remove all deleted messages; try again later.\r\n");
   EXPECT_TRUE(driver.closed());
   EXPECT_EQ(driver.session().deleted_messages(), 0U);
 }
