@@ -3,6 +3,7 @@
 #   ./dev.sh serve [serve flags...]  install what is missing, build, run the server (embedded default)
 #   ./dev.sh test                    install what is missing, build, run every test suite
 #   ./dev.sh build                   install what is missing and build
+#   ./dev.sh sanitize [asan|tsan|fuzz]  ASan+UBSan, TSan and libFuzzer stages (.ci/sanitizers.sh)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -13,7 +14,10 @@ PACKAGES=(
   libsodium-dev libargon2-dev libcrypt-dev libgsasl-dev
   libgtest-dev libgmock-dev python3 python3-pytest curl dovecot-pop3d postfix
   fetchmail getmail6 libmail-pop3client-perl libio-socket-ssl-perl neomutt mailutils fail2ban
+  testssl.sh systemd
 )
+# Only the sanitizer and fuzzing stages need these.
+SANITIZER_PACKAGES=(clang libclang-rt-14-dev)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -60,5 +64,6 @@ case "$command" in
   serve) install_missing; build; exec "$BUILD_DIR/src/cli/mailport" serve "$@" ;;
   build) install_missing; build ;;
   test) install_missing; build; run_tests ;;
-  *) echo "usage: $0 serve|build|test" >&2; exit 64 ;;
+  sanitize) install_missing "${SANITIZER_PACKAGES[@]}"; exec .ci/sanitizers.sh "$@" ;;
+  *) echo "usage: $0 serve|build|test|sanitize" >&2; exit 64 ;;
 esac
