@@ -244,6 +244,11 @@ Result<std::optional<UserRecord>> PasswdFileDb::lookup(std::string_view user) {
   return std::optional<UserRecord>(it->second);
 }
 
+std::uint64_t PasswdFileDb::generation() {
+  const std::lock_guard lock(mutex_);
+  return generation_;
+}
+
 namespace {
 
 std::int64_t nanoseconds(const timespec& t) {
@@ -289,6 +294,7 @@ Result<void> PasswdFileDb::refresh_locked() {
     users_.emplace(std::move(name), std::move(user));
   }
   loaded_ = identity_of(st);
+  ++generation_;
   rejected_.reset();
   rejected_error_.reset();
   return {};

@@ -46,12 +46,16 @@ class PassDb {
   virtual ~PassDb() = default;
   // nullopt: no such user. An error: the database could not be read ([SYS/TEMP]).
   virtual Result<std::optional<UserRecord>> lookup(std::string_view user) = 0;
+  // Changes whenever a new version of the user database was loaded, so caches derived from it
+  // know to start over. A database that never changes may keep returning 0.
+  virtual std::uint64_t generation() { return 0; }
 };
 
 class PasswdFileDb final : public PassDb {
  public:
   explicit PasswdFileDb(std::filesystem::path path);
   Result<std::optional<UserRecord>> lookup(std::string_view user) override;
+  std::uint64_t generation() override;
 
  private:
   // What a stat() tells about a version of the file; a change means it must be re-read.
@@ -72,6 +76,7 @@ class PasswdFileDb final : public PassDb {
   std::optional<FileIdentity> loaded_;                    // the version users_ came from
   std::optional<FileIdentity> rejected_;  // a version that failed to parse, not retried
   std::optional<Error> rejected_error_;
+  std::uint64_t generation_ = 0;  // successful loads so far
 };
 
 // Edits for `mailport user ...`: each takes an exclusive lock (flock on "<path>.lock"), re-reads

@@ -99,6 +99,8 @@ struct AuthSettings {
   // CIDRs exempt from the plaintext policy, penalties, bans and per-address caps.
   std::vector<std::string> trusted_networks;
   bool rehash = false;  // upgrade weaker stored hashes to ARGON2ID at login
+  // How long a verified user+password pair skips the stored hash; 0 = never (the default).
+  std::chrono::seconds credential_cache_ttl{0};
   // SASL mechanisms offered by AUTH (RFC 5034), in CAPA order.
   std::vector<std::string> mechanisms = {"PLAIN", "LOGIN", "SCRAM-SHA-256", "SCRAM-SHA-1"};
 

@@ -396,6 +396,7 @@ void read_auth(Section& section, AuthSettings& auth) {
   read(section, "ban_duration", auth.ban_duration, whole_seconds_of);
   read(section, "trusted_networks", auth.trusted_networks, cidr_list_of);
   read(section, "rehash", auth.rehash, bool_of);
+  read(section, "credential_cache_ttl", auth.credential_cache_ttl, whole_seconds_of);
   read(section, "mechanisms", auth.mechanisms, mechanism_list_of);
 }
 

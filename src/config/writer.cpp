@@ -141,6 +141,7 @@ void write_auth(TomlWriter& out, const AuthSettings& auth) {
   out.duration("ban_duration", auth.ban_duration);
   out.strings("trusted_networks", auth.trusted_networks);
   out.boolean("rehash", auth.rehash);
+  out.duration("credential_cache_ttl", auth.credential_cache_ttl);
   out.strings("mechanisms", auth.mechanisms);
 }
 

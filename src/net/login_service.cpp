@@ -62,7 +62,8 @@ LoginService::LoginService(auth::PassDb& passdb, store::MailStore& store, Blocki
       pool_(pool),
       hash_pool_(hash_pool),
       guard_(guard),
-      settings_(std::move(settings)) {}
+      settings_(std::move(settings)),
+      cache_(settings_.credential_cache_ttl, settings_.credential_cache_size) {}
 
 LoginService::Verdict LoginService::refused(LoginStatus status, std::string reason) {
   return {status, std::move(reason), {}, false, {}};
@@ -114,6 +115,9 @@ LoginService::Verdict LoginService::check_credentials(const pop3::LoginRequest& 
   }
   // Unknown users cost a full hash check too, so timing does not reveal which names exist.
   const std::string& stored = user ? user->password : auth::dummy_hash();
+  hash_checks_.fetch_add(1, std::memory_order_relaxed);
+  const auto scheme = auth::stored_scheme(stored);
+  spdlog::debug("event=password-check scheme={}", scheme ? auth::scheme_name(*scheme) : "unknown");
   bool matches = auth::verify_password(stored, request.secret);
   if (!user) return refused(LoginStatus::bad_credentials, "unknown user");
   if (!matches) return refused(LoginStatus::bad_credentials, "wrong password");
@@ -135,6 +139,47 @@ void LoginService::record_login(const std::string& user) {
   last_login_[user] = std::chrono::steady_clock::now();
 }
 
+// Only a password the client sent in the clear can be cached; SCRAM and APOP prove something
+// else, and a login as another identity is refused anyway.
+bool LoginService::cacheable(const pop3::LoginRequest& request) {
+  return request.mechanism != pop3::Mechanism::apop &&
+         request.verification == sasl::Verification::by_server &&
+         (request.authzid.empty() || request.authzid == request.user);
+}
+
+LoginService::Verdict LoginService::verify(const pop3::LoginRequest& request, const Lookup& found,
+                                           std::uint64_t generation) {
+  Verdict verdict = check_credentials(request, found);
+  if (verdict.status == LoginStatus::ok && cache_.enabled() && cacheable(request)) {
+    cache_.remember(request.user, request.secret, auth::format_passwd_line(**found), generation,
+                    std::chrono::steady_clock::now());
+  }
+  return verdict;
+}
+
+// One hand-off to the pool for what most logins need: the lookup, the credential cache or a
+// cheap hash, and the first attempt to open the maildrop.
+LoginService::FirstCheck LoginService::first_check(const pop3::LoginRequest& request) {
+  FirstCheck check{passdb_.lookup(request.user), passdb_.generation(), std::nullopt, std::nullopt};
+  const Lookup& found = check.found;
+  if (cache_.enabled() && cacheable(request) && found && *found &&
+      cache_.verified(request.user, request.secret, auth::format_passwd_line(**found),
+                      check.generation, std::chrono::steady_clock::now())) {
+    spdlog::debug("event=credential-cache result=hit");
+    check.verdict = Verdict{LoginStatus::ok, {}, (*found)->home, false, (*found)->password};
+  } else if (!expensive(found)) {
+    check.verdict = verify(request, found, check.generation);
+  }
+  if (check.verdict) check.opened = open_unless_delayed(request, *check.verdict);
+  return check;
+}
+
+std::optional<LoginService::Opened> LoginService::open_unless_delayed(
+    const pop3::LoginRequest& request, const Verdict& verdict) {
+  if (verdict.status != LoginStatus::ok || within_login_delay(request.user)) return std::nullopt;
+  return store_.open(store::UserContext{request.user, verdict.home});
+}
+
 asio::awaitable<LoginResult> LoginService::login(const pop3::LoginRequest& request,
                                                  asio::ip::address peer) {
   if (guard_.banned(peer)) {
@@ -142,11 +187,12 @@ asio::awaitable<LoginResult> LoginService::login(const pop3::LoginRequest& reque
     co_await sleep_for(guard_.record_failure(peer));
     co_return LoginResult{{LoginStatus::temporary_failure, {}}, nullptr, "address banned"};
   }
-  const Lookup found =
-      co_await pool_.run([this, &request] { return passdb_.lookup(request.user); });
-  BlockingPool& verifier = expensive(found) ? hash_pool_ : pool_;
-  Verdict verdict =
-      co_await verifier.run([this, &request, &found] { return check_credentials(request, found); });
+  FirstCheck check = co_await pool_.run([this, &request] { return first_check(request); });
+  if (!check.verdict) {
+    check.verdict = co_await hash_pool_.run(
+        [this, &request, &check] { return verify(request, check.found, check.generation); });
+  }
+  Verdict& verdict = *check.verdict;
   if (verdict.status == LoginStatus::bad_credentials) {
     co_await sleep_for(guard_.record_failure(peer));
     co_return LoginResult{{verdict.status, {}}, nullptr, std::move(verdict.reason)};
@@ -158,10 +204,10 @@ asio::awaitable<LoginResult> LoginService::login(const pop3::LoginRequest& reque
   if (verdict.weak_hash && settings_.rehash && request.mechanism != pop3::Mechanism::apop) {
     rehash_later(request, std::move(verdict.stored_hash));
   }
-  if (within_login_delay(request.user)) {
+  if (!check.opened && within_login_delay(request.user)) {
     co_return LoginResult{{LoginStatus::login_delay, {}}, nullptr, "within login delay"};
   }
-  LoginResult result = co_await open_mailbox(request.user, verdict.home);
+  LoginResult result = co_await open_mailbox(request.user, verdict.home, std::move(check.opened));
   if (result.outcome.status == LoginStatus::ok) record_login(request.user);
   co_return result;
 }
@@ -187,11 +233,16 @@ void LoginService::rehash_later(const pop3::LoginRequest& request, std::string s
 }
 
 asio::awaitable<LoginResult> LoginService::open_mailbox(const std::string& user,
-                                                        const std::string& home) {
+                                                        const std::string& home,
+                                                        std::optional<Opened> first_attempt) {
   const store::UserContext context{user, home};
   const auto deadline = std::chrono::steady_clock::now() + settings_.lock_timeout;
   for (;;) {
-    auto opened = co_await pool_.run([this, &context] { return store_.open(context); });
+    // No co_await inside ?: (GCC 12 miscompiles it).
+    std::optional<Opened> attempt = std::move(first_attempt);
+    first_attempt.reset();
+    if (!attempt) attempt = co_await pool_.run([this, &context] { return store_.open(context); });
+    Opened& opened = *attempt;
     if (opened) {
       LoginResult result{{LoginStatus::ok, (*opened)->messages()}, std::move(*opened), {}};
       co_return result;

@@ -4,7 +4,9 @@
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/address.hpp>
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -15,6 +17,7 @@
 #include "auth/passwd_file.hpp"
 #include "net/abuse_guard.hpp"
 #include "net/blocking_pool.hpp"
+#include "net/credential_cache.hpp"
 #include "pop3/session.hpp"
 #include "store/mail_store.hpp"
 
@@ -26,6 +29,8 @@ struct LoginSettings {
   std::optional<std::chrono::seconds> login_delay;
   bool rehash = false;                // upgrade weaker stored hashes to the default scheme on login
   std::filesystem::path passwd_file;  // where to write upgraded hashes
+  std::chrono::seconds credential_cache_ttl{0};  // 0: every login runs the full hash check
+  std::size_t credential_cache_size = 100000;    // users remembered at most
 };
 
 struct LoginResult {
@@ -49,6 +54,9 @@ class LoginService {
   // the pool).
   ScramSecrets scram_secrets(const std::string& user, ScramHash hash);
 
+  // How many passwords went through their stored hash (not the credential cache): for tests.
+  std::uint64_t hash_checks() const { return hash_checks_.load(); }
+
  private:
   struct Verdict {
     pop3::LoginStatus status;
@@ -59,11 +67,26 @@ class LoginService {
   };
   static Verdict refused(pop3::LoginStatus status, std::string reason);
   using Lookup = Result<std::optional<auth::UserRecord>>;
+  using Opened = Result<std::unique_ptr<store::Mailbox>>;
+  // What one task on the pool found out; `verdict` is unset when a slow hash is still due.
+  struct FirstCheck {
+    Lookup found;
+    std::uint64_t generation = 0;
+    std::optional<Verdict> verdict;
+    std::optional<Opened> opened;  // the first attempt, when the verdict was ok
+  };
   static bool expensive(const Lookup& found);
+  static bool cacheable(const pop3::LoginRequest& request);
+  FirstCheck first_check(const pop3::LoginRequest& request);  // blocking
+  Verdict verify(const pop3::LoginRequest& request, const Lookup& found,
+                 std::uint64_t generation);                                           // blocking
   Verdict check_credentials(const pop3::LoginRequest& request, const Lookup& found);  // blocking
+  std::optional<Opened> open_unless_delayed(const pop3::LoginRequest& request,
+                                            const Verdict& verdict);  // blocking
   bool within_login_delay(const std::string& user);
   void record_login(const std::string& user);
-  asio::awaitable<LoginResult> open_mailbox(const std::string& user, const std::string& home);
+  asio::awaitable<LoginResult> open_mailbox(const std::string& user, const std::string& home,
+                                            std::optional<Opened> first_attempt);
   void rehash_later(const pop3::LoginRequest& request, std::string stored_hash);
 
   auth::PassDb& passdb_;
@@ -74,6 +97,8 @@ class LoginService {
   LoginSettings settings_;
   std::mutex last_login_mutex_;
   std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> last_login_;
+  CredentialCache cache_;
+  std::atomic<std::uint64_t> hash_checks_{0};
 };
 
 // RFC 1939 APOP: hex MD5 of the greeting timestamp followed by the clear-text secret.

@@ -68,7 +68,8 @@ Server::Server(config::Config config, std::unique_ptr<auth::PassDb> passdb,
       LoginSettings{.lock_timeout = config_.mail.lock_timeout,
                     .login_delay = config_.mail.login_delay,
                     .rehash = config_.auth.rehash,
-                    .passwd_file = config_.auth.passwd});
+                    .passwd_file = config_.auth.passwd,
+                    .credential_cache_ttl = config_.auth.credential_cache_ttl});
   lmtp_ = std::make_unique<LmtpServer>(config_, *passdb_, *pool_);
 }
 
@@ -279,6 +280,8 @@ Result<void> Server::reload(config::Config fresh) {
   keep_running("auth.trusted_networks", fresh.auth.trusted_networks,
                running.auth.trusted_networks);
   keep_running("auth.rehash", fresh.auth.rehash, running.auth.rehash);
+  keep_running("auth.credential_cache_ttl", fresh.auth.credential_cache_ttl,
+               running.auth.credential_cache_ttl);
   fresh.embedded_default = running.embedded_default;
   std::shared_ptr<asio::ssl::context> tls;
   if (!fresh.tls.cert.empty()) {

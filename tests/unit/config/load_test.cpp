@@ -133,6 +133,10 @@ implementation = "mailport 0.1"
        EXPECT_EQ(c.limits.max_connections_per_ip, 5u);
        EXPECT_EQ(c.lines.at("limits.max_connections_per_ip"), 10u);
      }},
+    {"CredentialCacheOffByDefault", "",
+     [](const Config& c) { EXPECT_EQ(c.auth.credential_cache_ttl, 0s); }},
+    {"CredentialCacheTtl", "[auth]\ncredential_cache_ttl = \"2m\"\n",
+     [](const Config& c) { EXPECT_EQ(c.auth.credential_cache_ttl, 120s); }},
     {"ClientWorkarounds", "[session]\nclient_workarounds = [\"oe-ns-eoh\", \"outlook-no-nuls\"]\n",
      [](const Config& c) {
        EXPECT_EQ(c.session.client_workarounds,

@@ -28,7 +28,9 @@ class FakePassDb final : public auth::PassDb {
     }
     return std::optional<auth::UserRecord>();
   }
+  std::uint64_t generation() override { return version; }
   std::vector<auth::UserRecord> users;
+  std::uint64_t version = 1;
   bool unreachable = false;
 };
 
@@ -55,8 +57,8 @@ class LoginServiceTest : public ::testing::Test {
     pop3::LoginRequest request;
     request.user = std::move(user);
     request.secret = std::move(secret);
-    auto future = asio::co_spawn(io_, service.login(request, asio::ip::make_address(peer)),
-                                 asio::use_future);
+    auto future =
+        asio::co_spawn(io_, service.login(request, asio::ip::make_address(peer)), asio::use_future);
     io_.restart();
     io_.run();
     return future.get();
@@ -207,6 +209,86 @@ TEST_F(LoginServiceTest, RehashNeverOverwritesAPasswordChangedMeanwhile) {
   std::getline(in, line);
   EXPECT_EQ(line, "alice:" + admin_set);
   fs::remove_all(dir);
+}
+
+LoginSettings cached_settings() {
+  LoginSettings settings;
+  settings.credential_cache_ttl = 60s;
+  return settings;
+}
+
+TEST_F(LoginServiceTest, WithoutTheCacheEveryLoginChecksTheHash) {
+  auto service = make_service();
+  login(service, "alice", "secret").mailbox.reset();
+  login(service, "alice", "secret").mailbox.reset();
+  EXPECT_EQ(service.hash_checks(), 2u);
+}
+
+TEST_F(LoginServiceTest, CachedCredentialsSkipTheSlowHash) {
+  passdb_.users[0].password = *auth::hash_password("secret", auth::Scheme::argon2id);
+  auto service = make_service(cached_settings());
+  auto first = login(service, "alice", "secret");
+  ASSERT_EQ(first.outcome.status, LoginStatus::ok);
+  first.mailbox.reset();
+  auto second = login(service, "alice", "secret");
+  EXPECT_EQ(second.outcome.status, LoginStatus::ok);
+  EXPECT_TRUE(second.mailbox) << "a cache hit still opens and locks the maildrop";
+  EXPECT_EQ(service.hash_checks(), 1u);
+}
+
+TEST_F(LoginServiceTest, CacheNeverTurnsAWrongPasswordIntoASuccess) {
+  auto service = make_service(cached_settings());
+  login(service, "alice", "secret").mailbox.reset();
+  EXPECT_EQ(login(service, "alice", "Secret").outcome.status, LoginStatus::bad_credentials);
+  EXPECT_EQ(login(service, "alice", "").outcome.status, LoginStatus::bad_credentials);
+  EXPECT_EQ(service.hash_checks(), 3u) << "misses run the full check";
+  EXPECT_EQ(login(service, "alice", "secret").outcome.status, LoginStatus::ok);
+  EXPECT_EQ(service.hash_checks(), 3u) << "wrong guesses did not evict the entry";
+}
+
+TEST_F(LoginServiceTest, APasswordChangeDropsTheCachedCredentials) {
+  auto service = make_service(cached_settings());
+  login(service, "alice", "secret").mailbox.reset();
+  passdb_.users[0].password = "{PLAIN}changed";
+  EXPECT_EQ(login(service, "alice", "secret").outcome.status, LoginStatus::bad_credentials);
+  auto fresh = login(service, "alice", "changed");
+  EXPECT_EQ(fresh.outcome.status, LoginStatus::ok);
+  EXPECT_EQ(service.hash_checks(), 3u);
+}
+
+TEST_F(LoginServiceTest, ANewUsersFileVersionDropsTheCache) {
+  auto service = make_service(cached_settings());
+  login(service, "alice", "secret").mailbox.reset();
+  login(service, "alice", "secret").mailbox.reset();
+  EXPECT_EQ(service.hash_checks(), 1u);
+  passdb_.version = 2;
+  login(service, "alice", "secret").mailbox.reset();
+  EXPECT_EQ(service.hash_checks(), 2u);
+}
+
+TEST_F(LoginServiceTest, BansApplyBeforeTheCache) {
+  auto service = make_service(cached_settings());
+  login(service, "alice", "secret", "198.51.100.7").mailbox.reset();
+  for (int i = 0; i < 5; ++i) login(service, "alice", "nope", "198.51.100.7");
+  auto banned = login(service, "alice", "secret", "198.51.100.7");
+  EXPECT_EQ(banned.outcome.status, LoginStatus::temporary_failure);
+  EXPECT_FALSE(banned.mailbox);
+}
+
+TEST_F(LoginServiceTest, AnotherAuthorizationIdentityIsNeverServedFromTheCache) {
+  auto service = make_service(cached_settings());
+  login(service, "alice", "secret").mailbox.reset();
+  pop3::LoginRequest request;
+  request.mechanism = pop3::Mechanism::sasl;
+  request.sasl_mechanism = "PLAIN";
+  request.authzid = "bob";
+  request.user = "alice";
+  request.secret = "secret";
+  auto future = asio::co_spawn(io_, service.login(request, asio::ip::make_address("192.0.2.1")),
+                               asio::use_future);
+  io_.restart();
+  io_.run();
+  EXPECT_EQ(future.get().outcome.status, LoginStatus::bad_credentials);
 }
 
 }  // namespace
