@@ -9,7 +9,6 @@
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/read.hpp>
-#include <asio/ssl/stream.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
@@ -20,6 +19,7 @@
 
 #include "net/server.hpp"
 #include "net/tls_context.hpp"
+#include "net/tls_socket.hpp"
 #include "pop3/body_encoder.hpp"
 #include "pop3/session.hpp"
 
@@ -141,11 +141,7 @@ struct Connection {
 
   void close_transport() {
     asio::error_code ignored;
-    if (tls) {
-      tls->lowest_layer().close(ignored);
-    } else {
-      socket.close(ignored);
-    }
+    socket.close(ignored);
   }
 
   std::string tls_version() {
@@ -154,7 +150,7 @@ struct Connection {
 
   ConnectionEnv env;
   tcp::socket socket;
-  std::optional<asio::ssl::stream<tcp::socket>> tls;
+  std::optional<TlsSocket> tls;  // over `socket`, once TLS started
   asio::steady_timer timer;
   Clock::time_point connected_at = Clock::now();
   Clock::time_point deadline;
@@ -179,10 +175,25 @@ asio::awaitable<void> watchdog(std::shared_ptr<Connection> conn) {
   }
 }
 
-template <class Stream>
-asio::awaitable<bool> write_all(Stream& stream, std::string_view data) {
-  auto [ec, n] = co_await asio::async_write(stream, asio::buffer(data), kAsTuple);
+asio::awaitable<bool> write_all(tcp::socket& socket, std::string_view data) {
+  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(data), kAsTuple);
   co_return !ec;
+}
+
+asio::awaitable<bool> write_all(TlsSocket& tls, std::string_view data) {
+  const std::error_code ec = co_await tls.write_all(data);
+  co_return !ec;
+}
+
+asio::awaitable<std::size_t> read_some(tcp::socket& socket, std::span<char> buffer) {
+  auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer.data(), buffer.size()),
+                                                 kAsTuple);
+  co_return ec ? 0 : n;
+}
+
+asio::awaitable<std::size_t> read_some(TlsSocket& tls, std::span<char> buffer) {
+  auto [ec, n] = co_await tls.read_some(buffer);
+  co_return ec ? 0 : n;
 }
 
 enum class SendResult { sent, not_started, aborted };
@@ -313,16 +324,16 @@ asio::awaitable<DriveEnd> drive(Stream& stream, Connection& conn) {
       }
     }
     conn.extend_deadline();
-    auto [ec, n] = co_await stream.async_read_some(asio::buffer(buffer), kAsTuple);
-    if (ec) co_return DriveEnd::closed;
+    const std::size_t n = co_await read_some(stream, buffer);
+    if (n == 0) co_return DriveEnd::closed;
     session.receive(std::string_view(buffer.data(), n));
   }
 }
 
 asio::awaitable<bool> handshake(Connection& conn) {
-  conn.tls.emplace(std::move(conn.socket), *conn.env.tls);
+  conn.tls.emplace(conn.socket, conn.env.tls->native_handle());
   conn.extend_deadline();
-  auto [ec] = co_await conn.tls->async_handshake(asio::ssl::stream_base::server, kAsTuple);
+  const std::error_code ec = co_await conn.tls->handshake();
   if (ec) {
     spdlog::info("session={} event=tls-failed rip={} error=\"{}\"", conn.id,
                  conn.peer.address().to_string(), ec.message());

@@ -10,6 +10,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
+#include <csignal>
 #include <thread>
 
 #include "net/connection.hpp"
@@ -181,6 +182,9 @@ asio::awaitable<void> Server::accept_loop(Listener& listener) {
 }
 
 void Server::run() {
+  // OpenSSL writes TLS records to the socket with write(2), which has no MSG_NOSIGNAL: a client
+  // that vanished must cost an EPIPE error, not the process.
+  std::signal(SIGPIPE, SIG_IGN);
   asio::io_context& main = *contexts_.front();
   asio::signal_set signals(main, SIGINT, SIGTERM);
   signals.async_wait([this](const asio::error_code& ec, int signal) {
