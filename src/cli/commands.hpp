@@ -12,5 +12,7 @@ void setup_config_command(CLI::App& app);  // config_command.cpp: config check
 void setup_deliver_command(CLI::App& app);  // deliver_command.cpp: local delivery agent
 void setup_fetch_command(CLI::App& app);    // fetch_command.cpp: download a maildrop safely
 void setup_check_command(CLI::App& app);    // check_command.cpp: audit a server's 110/995
+void setup_migrate_command(CLI::App& app);  // migrate_command.cpp: import UIDLs, pull mailboxes
+void setup_report_command(CLI::App& app);   // report_command.cpp: port110 logins from the log
 
 }  // namespace mailport::cli

@@ -128,6 +128,13 @@ std::optional<net::Identity> mail_user(const config::Config& config) {
   fail(kExitConfig, "privileges.user " + wanted.user + ": only root can switch to another user");
 }
 
+store::ChurnSettings churn_settings(const config::MailSettings& mail) {
+  store::ChurnSettings churn;
+  churn.percent = mail.uidl_churn_percent;
+  churn.min_seen = mail.uidl_churn_min_seen;
+  return churn;
+}
+
 // After the drop the users file and the mail are opened by their paths inside the chroot; the
 // certificates are still loaded from outside, before it.
 config::Config runtime_paths(config::Config config) {
@@ -212,7 +219,8 @@ void run_serve(const ServeOptions& options) {
                      std::make_unique<net::MailOwnerCheck>(
                          std::make_unique<auth::PasswdFileDb>(config.auth.passwd)),
                      store::make_store(store::parse_mail_location(config.mail.location),
-                                       {.lock_timeout = config.mail.lock_timeout}));
+                                       {.lock_timeout = config.mail.lock_timeout},
+                                       churn_settings(config.mail)));
   if (auto opened = server.open(); !opened) fail(kExitConfig, opened.error().describe());
   settle_privileges(config, run_as, server);
   server.set_reloader([&options, config_file, chroot = config.privileges.chroot] {

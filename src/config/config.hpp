@@ -119,6 +119,10 @@ struct MailSettings {
   std::chrono::milliseconds lock_timeout{5000};
   std::optional<std::chrono::seconds> login_delay;  // announced in CAPA and enforced
   std::optional<std::string> expire;                // CAPA EXPIRE: "NEVER" or a number of days
+  // UIDL churn alarm (Maildir): warn when more than this percentage of the UIDLs a client saw
+  // last time is gone without a DELE, if it saw at least uidl_churn_min_seen. 0 = off.
+  unsigned uidl_churn_percent = 50;
+  unsigned uidl_churn_min_seen = 20;
 
   bool operator==(const MailSettings&) const = default;
 };
@@ -153,6 +157,9 @@ struct SessionSettings {
   unsigned max_bad_commands = 20;
   std::string greeting = "mailport ready.";
   std::optional<std::string> implementation;  // CAPA IMPLEMENTATION; leaks the version
+  // Appended to the -ERR a plaintext login gets before TLS on port 110: tells users what to
+  // change while 110 is being retired (docs/migrating-to-995.md). Empty: nothing appended.
+  std::string plaintext_refusal_hint = "Set your mail program to port 995 with SSL/TLS.";
   // Off by default: "outlook-no-nuls", "oe-ns-eoh" (docs/compatibility.md).
   std::vector<std::string> client_workarounds;
 

@@ -414,6 +414,10 @@ void read_mail(Section& section, MailSettings& mail) {
   read(section, "lock_timeout", mail.lock_timeout, duration_of);
   read(section, "login_delay", mail.login_delay, whole_seconds_of);
   read(section, "expire", mail.expire, expire_of);
+  read(section, "uidl_churn_percent", mail.uidl_churn_percent,
+       [](const toml::node& n) { return count_of(n, 100); });
+  read(section, "uidl_churn_min_seen", mail.uidl_churn_min_seen,
+       [](const toml::node& n) { return count_of(n); });
 }
 
 void read_session(Section& section, SessionSettings& session) {
@@ -423,6 +427,7 @@ void read_session(Section& section, SessionSettings& session) {
        [](const toml::node& n) { return count_of(n); });
   read(section, "greeting", session.greeting, response_text_of);
   read(section, "implementation", session.implementation, response_text_of);
+  read(section, "plaintext_refusal_hint", session.plaintext_refusal_hint, response_text_of);
   read(section, "client_workarounds", session.client_workarounds, workaround_list_of);
 }
 

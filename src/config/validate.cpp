@@ -244,6 +244,9 @@ class Validator {
     }
     check_text("session.greeting", session.greeting);
     if (session.implementation) check_text("session.implementation", *session.implementation);
+    if (!session.plaintext_refusal_hint.empty()) {
+      check_text("session.plaintext_refusal_hint", session.plaintext_refusal_hint);
+    }
   }
 
   void check_lmtp() const {

@@ -171,6 +171,8 @@ void write_mail(TomlWriter& out, const MailSettings& mail) {
   } else {
     out.string("expire", *mail.expire);
   }
+  out.integer("uidl_churn_percent", mail.uidl_churn_percent);
+  out.integer("uidl_churn_min_seen", mail.uidl_churn_min_seen);
 }
 
 void write_session(TomlWriter& out, const SessionSettings& session) {
@@ -185,6 +187,7 @@ void write_session(TomlWriter& out, const SessionSettings& session) {
     out.comment("implementation", "not set (not announced)");
   }
   out.strings("client_workarounds", session.client_workarounds);
+  out.string("plaintext_refusal_hint", session.plaintext_refusal_hint);
 }
 
 void write_lmtp(TomlWriter& out, const LmtpSettings& lmtp) {

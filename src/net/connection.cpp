@@ -122,6 +122,7 @@ struct Connection {
     options.login_delay = config.mail.login_delay;
     options.expire = config.mail.expire;
     options.greeting = config.session.greeting;
+    options.plaintext_refusal_hint = config.session.plaintext_refusal_hint;
     options.limits.max_bad_commands = config.session.max_bad_commands;
     options.limits.max_auth_attempts = config.auth.max_attempts;
     options.sasl_mechanisms = config.auth.mechanisms;

@@ -113,8 +113,10 @@ bool Session::plaintext_usable() const {
 }
 
 std::string Session::plaintext_refusal() const {
-  return fmt::format("[AUTH] Plaintext authentication disallowed on non-secure connections; {}",
-                     options_.stls_offered ? "use STLS first." : "connect with TLS.");
+  return fmt::format("[AUTH] Plaintext authentication disallowed on non-secure connections; {}{}{}",
+                     options_.stls_offered ? "use STLS first." : "connect with TLS.",
+                     options_.plaintext_refusal_hint.empty() ? "" : " ",
+                     options_.plaintext_refusal_hint);
 }
 
 std::vector<std::string_view> Session::usable_mechanisms() const {

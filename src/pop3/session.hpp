@@ -48,6 +48,7 @@ struct Options {
   std::optional<std::string> expire;                // CAPA EXPIRE value: "NEVER" or days
   std::vector<std::string> sasl_mechanisms = {"PLAIN", "LOGIN"};  // usable once TLS or allowed
   std::string greeting = "mailport ready.";
+  std::string plaintext_refusal_hint;  // appended to the refusal of plaintext logins; may be empty
   ClientWorkarounds client_workarounds;  // passed on in every Retrieve, for the BodyEncoder
   Limits limits;
 };

@@ -16,6 +16,7 @@
 #include "store/dir_util.hpp"
 #include "store/maildir_name.hpp"
 #include "store/size_cache.hpp"
+#include "store/uidl_map.hpp"
 
 namespace mailport::store {
 namespace {
@@ -135,7 +136,24 @@ std::vector<ScanEntry> ordered_unique(std::vector<std::string> names, MaildirOpe
   return entries;
 }
 
+UidlMap load_uidl_map(int maildir_fd, MaildirOpenStats& stats) {
+  auto map = UidlMap::load(maildir_fd);
+  if (map) return std::move(*map);
+  // Mail is never held back for a broken map: the messages keep their own UIDLs and the log
+  // says why.
+  stats.uidl_map_error = map.error().describe();
+  return UidlMap{};
+}
+
 }  // namespace
+
+std::vector<std::string> listing_order(std::vector<std::string> names) {
+  MaildirOpenStats stats;
+  std::vector<std::string> ordered;
+  for (auto& entry : ordered_unique(std::move(names), stats))
+    ordered.push_back(std::move(entry.name));
+  return ordered;
+}
 
 Result<std::size_t> move_new_to_cur(int new_fd, int cur_fd) {
   auto names = list_regular_files(new_fd);
@@ -158,6 +176,8 @@ Result<MaildirSnapshot> scan_cur(int maildir_fd, int cur_fd, MaildirOpenStats& s
   const std::vector<ScanEntry> entries = ordered_unique(std::move(*names), stats);
 
   SizeCache cache = SizeCache::load(maildir_fd);
+  const UidlMap map = load_uidl_map(maildir_fd, stats);
+  UidlAssigner uidls(map);
   MaildirSnapshot snapshot;
   snapshot.messages.reserve(entries.size());
   snapshot.files.reserve(entries.size());
@@ -166,7 +186,13 @@ Result<MaildirSnapshot> scan_cur(int maildir_fd, int cur_fd, MaildirOpenStats& s
     auto usable = resolve_size(cur_fd, entry, cache, stats, size);
     if (!usable) return usable.error();
     if (!*usable) continue;
-    snapshot.messages.push_back(MessageInfo{size, entry.uidl});
+    auto assigned = uidls.assign(entry.base(), entry.uidl);
+    stats.uidls_from_map += assigned.from_map ? 1 : 0;
+    if (assigned.collided) {
+      ++stats.uidl_collisions;
+      stats.collided.emplace_back(entry.base());
+    }
+    snapshot.messages.push_back(MessageInfo{size, std::move(assigned.uidl)});
     snapshot.files.push_back(StoredFile{entry.name});
   }
   // The cache only ever saves work, so failing to write it (read-only maildir, full disk) is

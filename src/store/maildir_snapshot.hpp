@@ -28,6 +28,10 @@ struct MaildirSnapshot {
 // (a name clash leaves the message in new/ for a later session). Returns the number moved.
 Result<std::size_t> move_new_to_cur(int new_fd, int cur_fd);
 
+// File names (of cur/ and new/) in the order a session numbers them, one per base name: what
+// `migrate import --dry-run` lists without touching the Maildir.
+std::vector<std::string> listing_order(std::vector<std::string> names);
+
 Result<MaildirSnapshot> scan_cur(int maildir_fd, int cur_fd, MaildirOpenStats& stats);
 
 }  // namespace mailport::store

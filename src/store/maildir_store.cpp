@@ -1,11 +1,13 @@
 #include "store/maildir_store.hpp"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <iterator>
 
 #include "core/unique_fd.hpp"
 #include "store/dir_util.hpp"
@@ -47,6 +49,9 @@ class MaildirMailbox final : public Mailbox {
   MaildirMailbox(MaildirLock lock, MaildirDirs dirs, MaildirSnapshot snapshot)
       : lock_(std::move(lock)), dirs_(std::move(dirs)), snapshot_(std::move(snapshot)) {}
 
+  // Compares this listing with the last session's and remembers it for the next one.
+  std::optional<ChurnFinding> track_churn(const ChurnSettings& settings);
+
   const std::vector<MessageInfo>& messages() const override { return snapshot_.messages; }
   Result<std::unique_ptr<MessageReader>> open_message(std::size_t index) override;
   Result<void> expunge(std::span<const std::size_t> indices) override;
@@ -64,10 +69,43 @@ class MaildirMailbox final : public Mailbox {
   Result<void> remove(StoredFile& file, bool& touched_cur, bool& touched_new);
   Result<void> sync_touched(bool touched_cur, bool touched_new) const;
 
+  void forget_expunged();
+
   MaildirLock lock_;
   MaildirDirs dirs_;
   MaildirSnapshot snapshot_;
+  std::optional<std::vector<std::uint64_t>> seen_;  // hashes of the listed UIDLs, when tracked
 };
+
+std::optional<ChurnFinding> MaildirMailbox::track_churn(const ChurnSettings& settings) {
+  std::vector<std::uint64_t> current;
+  current.reserve(snapshot_.messages.size());
+  for (const auto& message : snapshot_.messages) current.push_back(uidl_hash(message.uidl));
+  std::sort(current.begin(), current.end());
+  current.erase(std::unique(current.begin(), current.end()), current.end());
+  const std::vector<std::uint64_t> previous = load_seen_uidls(dirs_.root.get());
+  auto finding = check_churn(previous, current, settings);
+  // Failing to write only weakens the next alarm: never an error for the session.
+  if (current != previous) (void)save_seen_uidls(dirs_.root.get(), current);
+  seen_ = std::move(current);
+  return finding;
+}
+
+// Messages this session deleted are gone on purpose: the next session must not miss them.
+void MaildirMailbox::forget_expunged() {
+  if (!seen_) return;
+  std::vector<std::uint64_t> gone;
+  for (std::size_t i = 0; i < snapshot_.files.size(); ++i) {
+    if (snapshot_.files[i].removed) gone.push_back(uidl_hash(snapshot_.messages[i].uidl));
+  }
+  if (gone.empty()) return;
+  std::sort(gone.begin(), gone.end());
+  std::vector<std::uint64_t> kept;
+  std::set_difference(seen_->begin(), seen_->end(), gone.begin(), gone.end(),
+                      std::back_inserter(kept));
+  *seen_ = std::move(kept);
+  (void)save_seen_uidls(dirs_.root.get(), *seen_);
+}
 
 // Another MUA changed the flags: same base name, new info part. It may also have been put back
 // into new/.
@@ -140,6 +178,7 @@ Result<void> MaildirMailbox::expunge(std::span<const std::size_t> indices) {
     if (!outcome) break;
   }
   auto synced = sync_touched(touched_cur, touched_new);
+  forget_expunged();
   if (!outcome) return outcome;
   return synced;
 }
@@ -206,10 +245,22 @@ Result<MaildirDirs> prepare_maildir(const std::filesystem::path& path) {
   return MaildirDirs{std::move(*root), std::move(*cur), std::move(*fresh)};
 }
 
+void log_uidl_problems(const std::filesystem::path& path, const MaildirOpenStats& stats) {
+  if (stats.uidl_map_error) {
+    spdlog::error("event=uidl-map-unusable maildir=\"{}\" error=\"{}\" action=own-uidls",
+                  path.string(), *stats.uidl_map_error);
+  }
+  for (const auto& base : stats.collided) {
+    spdlog::warn("event=uidl-collision maildir=\"{}\" message=\"{}\" action=own-uidl",
+                 path.string(), base);
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Mailbox>> open_maildir(const std::filesystem::path& path,
-                                              MaildirOpenStats& stats) {
+                                              MaildirOpenStats& stats,
+                                              const ChurnSettings* churn) {
   auto dirs = prepare_maildir(path);
   if (!dirs) return dirs.error();
   auto lock = MaildirLock::acquire(dirs->root.get());
@@ -219,8 +270,11 @@ Result<std::unique_ptr<Mailbox>> open_maildir(const std::filesystem::path& path,
   stats.moved_from_new = *moved;
   auto snapshot = scan_cur(dirs->root.get(), dirs->cur.get(), stats);
   if (!snapshot) return snapshot.error();
-  return std::unique_ptr<Mailbox>(
-      std::make_unique<MaildirMailbox>(std::move(*lock), std::move(*dirs), std::move(*snapshot)));
+  log_uidl_problems(path, stats);
+  auto mailbox =
+      std::make_unique<MaildirMailbox>(std::move(*lock), std::move(*dirs), std::move(*snapshot));
+  if (churn) stats.churn = mailbox->track_churn(*churn);
+  return std::unique_ptr<Mailbox>(std::move(mailbox));
 }
 
 Result<std::unique_ptr<Mailbox>> open_maildir(const std::filesystem::path& path) {
@@ -228,12 +282,25 @@ Result<std::unique_ptr<Mailbox>> open_maildir(const std::filesystem::path& path)
   return open_maildir(path, stats);
 }
 
-MaildirStore::MaildirStore(std::string path_template) : path_template_(std::move(path_template)) {}
+MaildirStore::MaildirStore(std::string path_template, std::optional<ChurnSettings> churn)
+    : path_template_(std::move(path_template)), churn_(churn) {}
 
 Result<std::unique_ptr<Mailbox>> MaildirStore::open(const UserContext& user) {
   auto path = expand_template(path_template_, user);
   if (!path) return path.error();
-  return open_maildir(*path);
+  MaildirOpenStats stats;
+  auto mailbox = open_maildir(*path, stats, churn_ ? &*churn_ : nullptr);
+  if (stats.churn) {
+    // Quoted like the login lines, so that a login name cannot forge fields.
+    std::string user_field;
+    for (const char c : user.login) {
+      if (c == '"' || c == '\\') user_field += '\\';
+      user_field += c;
+    }
+    spdlog::warn("event=uidl_churn user=\"{}\" seen={} missing={} maildir=\"{}\"", user_field,
+                 stats.churn->seen, stats.churn->missing, *path);
+  }
+  return mailbox;
 }
 
 }  // namespace mailport::store

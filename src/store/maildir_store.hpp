@@ -6,21 +6,27 @@
 #include <cstddef>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "store/mail_store.hpp"
+#include "store/uidl_churn.hpp"
 
 namespace mailport::store {
 
 class MaildirStore final : public MailStore {
  public:
-  explicit MaildirStore(std::string path_template);
+  // With `churn`, each open compares the listing with the previous session's and logs
+  // event=uidl_churn when most of what a client saw has vanished (store/uidl_churn.hpp).
+  explicit MaildirStore(std::string path_template,
+                        std::optional<ChurnSettings> churn = std::nullopt);
   Result<std::unique_ptr<Mailbox>> open(const UserContext& user) override;
 
  private:
   std::string path_template_;
+  std::optional<ChurnSettings> churn_;
 };
 
 // Opens (creating it if missing) the Maildir at `path`, locks it, moves new/ to cur/ and returns
@@ -36,9 +42,15 @@ struct MaildirOpenStats {
   std::size_t skipped_duplicates = 0;  // same UIDL as a message earlier in order
   std::size_t skipped_unreadable = 0;  // could not be read to compute its size
   bool cache_written = false;
+  std::size_t uidls_from_map = 0;     // UIDLs taken from the imported map (mailport-uidlmap)
+  std::size_t uidl_collisions = 0;    // UIDL already listed: fell back to the own scheme
+  std::vector<std::string> collided;  // base names of those messages, for the log
+  std::optional<std::string> uidl_map_error;  // the map could not be used (own UIDLs served)
+  std::optional<ChurnFinding> churn;          // set when the churn alarm fired
 };
 Result<std::unique_ptr<Mailbox>> open_maildir(const std::filesystem::path& path,
-                                              MaildirOpenStats& stats);
+                                              MaildirOpenStats& stats,
+                                              const ChurnSettings* churn = nullptr);
 
 // Delivers one message atomically: tmp/ + fsync + link into new/ (rename where the filesystem has
 // no hard links) + fsync of new/, creating the Maildir if missing. The name carries ,S=<bytes>

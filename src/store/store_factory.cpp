@@ -43,12 +43,13 @@ MailLocation parse_mail_location(std::string_view location) {
   return {StoreKind::maildir, std::string(location)};
 }
 
-std::unique_ptr<MailStore> make_store(const MailLocation& location, const StoreOptions& options) {
+std::unique_ptr<MailStore> make_store(const MailLocation& location, const StoreOptions& options,
+                                      std::optional<ChurnSettings> churn) {
   if (location.kind == StoreKind::mbox) {
     return std::make_unique<MboxStore>(location.path_template,
                                        MboxOptions{.lock_timeout = options.lock_timeout});
   }
-  return std::make_unique<MaildirStore>(location.path_template);
+  return std::make_unique<MaildirStore>(location.path_template, churn);
 }
 
 std::vector<Result<void>> deliver_message(const MailLocation& location,

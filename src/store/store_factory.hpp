@@ -5,12 +5,14 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "store/mail_store.hpp"
+#include "store/uidl_churn.hpp"
 
 namespace mailport::store {
 
@@ -28,8 +30,10 @@ struct StoreOptions {
   std::chrono::milliseconds lock_timeout{10000};
 };
 
+// `churn`: Maildir only, the UIDL churn alarm (the server sets it from [mail]; off when unset).
 std::unique_ptr<MailStore> make_store(const MailLocation& location,
-                                      const StoreOptions& options = {});
+                                      const StoreOptions& options = {},
+                                      std::optional<ChurnSettings> churn = std::nullopt);
 
 // Delivers one message (LF line ends, trace headers already added) to each user, fsynced before
 // success is reported; one result per user, in order. In Maildirs the message is written once

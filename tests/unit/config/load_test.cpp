@@ -77,6 +77,7 @@ prelogin_timeout = 30
 max_bad_commands = 4
 greeting = "POP3 here."
 implementation = "mailport 0.1"
+plaintext_refusal_hint = "Use port 995."
 )",
      [](const Config& c) {
        EXPECT_EQ(c.data_dir, "/var/lib/mailport");
@@ -102,6 +103,7 @@ implementation = "mailport 0.1"
        EXPECT_EQ(c.session.max_bad_commands, 4u);
        EXPECT_EQ(c.session.greeting, "POP3 here.");
        EXPECT_EQ(c.session.implementation, "mailport 0.1");
+       EXPECT_EQ(c.session.plaintext_refusal_hint, "Use port 995.");
        EXPECT_EQ(c.lines.at("threads"), 2u);
        EXPECT_EQ(c.lines.at("tls.cert"), 8u);
        EXPECT_EQ(c.lines.at("session.implementation"), 28u);
@@ -241,6 +243,10 @@ const BadCase kBadCases[] = {
      "expected true or false, not a string"},
     {"GreetingWithLineBreak", "[session]\ngreeting = \"hi\\r\\n+OK fake\"\n", 2, "session.greeting",
      "printable ASCII"},
+    {"ChurnPercentOver100", "[mail]\nuidl_churn_percent = 101\n", 2, "mail.uidl_churn_percent",
+     "out of range (0 to 100)"},
+    {"HintWithLineBreak", "[session]\nplaintext_refusal_hint = \"a\\r\\n+OK\"\n", 2,
+     "session.plaintext_refusal_hint", "printable ASCII"},
     {"ImplementationTooLong",
      "[session]\nimplementation = "
      "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"

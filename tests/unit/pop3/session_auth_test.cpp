@@ -180,6 +180,16 @@ TEST(PlaintextPolicy, WithoutStlsTheRefusalPointsToTls) {
             "with TLS.\r\n");
 }
 
+TEST(PlaintextPolicy, TheConfiguredHintFollowsTheRefusal) {
+  Options options = default_options();
+  options.plaintext_auth_allowed = false;
+  options.plaintext_refusal_hint = "Use port 995 with SSL/TLS.";
+  auto driver = started(options);
+  EXPECT_EQ(driver.send("USER alice\r\n"),
+            "-ERR [AUTH] Plaintext authentication disallowed on non-secure connections; use STLS "
+            "first. Use port 995 with SSL/TLS.\r\n");
+}
+
 TEST(PlaintextPolicy, ImplicitTlsAllowsEverything) {
   Options options = default_options();
   options.plaintext_auth_allowed = false;
