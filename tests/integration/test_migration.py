@@ -305,3 +305,24 @@ def test_uidl_churn_alarm_when_names_change_behind_the_servers_back(server, pki)
     client.quit()
     assert len(uidls(server.pop3s_port, pki)) == 4
     assert server.log().count("event=uidl_churn") == 1
+
+
+def test_pull_resumes_after_a_dropped_connection_without_duplicates(tmp_path, pki):
+    from client_util import FakePop3, modern_tls_context
+    messages = [b"Subject: 1\n\none\n", b"Subject: 2\n\ntwo\n", b"Subject: 3\n\nthree\n"]
+    with FakePop3(messages, tls=modern_tls_context(pki.cert, pki.key), hangup_in_retr=2) as fake:
+        url = f"pop3s://alice@localhost:{fake.port}"
+        target = tmp_path / "Maildir"
+        first = pull(url, "--cafile", str(pki.ca), "--maildir", str(target))
+        assert first.returncode == 75, first.stderr.decode()
+        assert len(list((target / "new").iterdir())) == 1
+        second = pull(url, "--cafile", str(pki.ca), "--maildir", str(target))
+        assert second.returncode == 0, second.stderr.decode()
+        assert "3 messages on the server, 2 copied" in second.stdout.decode()
+        assert "1 already copied" in second.stdout.decode()
+        assert "DELE" not in fake.commands
+    stored = sorted(p.read_bytes() for p in (target / "new").iterdir())
+    assert stored == sorted(messages)
+    lines = (target / "mailport-uidlmap").read_text().splitlines()
+    assert lines[0] == "mailport-uidlmap 1"
+    assert sorted(line.split()[1] for line in lines[1:]) == ["uid-1", "uid-2", "uid-3"]
