@@ -11,7 +11,7 @@ BUILD_DIR=${MAILPORT_BUILD_DIR:-build}
 PACKAGES=(
   g++ cmake ninja-build pkg-config git
   libasio-dev libssl-dev openssl libtomlplusplus-dev libfmt-dev libspdlog-dev libcli11-dev
-  libsodium-dev libargon2-dev libcrypt-dev libgsasl-dev
+  libsodium-dev libargon2-dev libcrypt-dev libgsasl-dev prometheus-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev python3 python3-pytest curl dovecot-pop3d postfix
   fetchmail getmail6 libmail-pop3client-perl libio-socket-ssl-perl neomutt mailutils fail2ban
   testssl.sh systemd

@@ -14,5 +14,7 @@ void setup_fetch_command(CLI::App& app);    // fetch_command.cpp: download a mai
 void setup_check_command(CLI::App& app);    // check_command.cpp: audit a server's 110/995
 void setup_migrate_command(CLI::App& app);  // migrate_command.cpp: import UIDLs, pull mailboxes
 void setup_report_command(CLI::App& app);   // report_command.cpp: port110 logins from the log
+void setup_completion_command(CLI::App& app);  // completion_command.cpp: bash/zsh completion
+void setup_man_command(CLI::App& app);         // man_command.cpp: the manual page
 
 }  // namespace mailport::cli

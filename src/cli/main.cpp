@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   mailport::cli::setup_check_command(app);
   mailport::cli::setup_migrate_command(app);
   mailport::cli::setup_report_command(app);
+  mailport::cli::setup_completion_command(app);
+  mailport::cli::setup_man_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -14,6 +14,9 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "config/config.hpp"
+#include "net/log_format.hpp"
+#include "net/metrics.hpp"
+#include "net/metrics_server.hpp"
 #include "net/privileges.hpp"
 #include "net/server.hpp"
 #include "store/store_factory.hpp"
@@ -24,6 +27,7 @@ namespace {
 struct ServeOptions {
   std::optional<std::filesystem::path> config_file;
   std::optional<std::string> pop3, pop3s, cert, key, passwd, mail, plaintext_auth, log_level;
+  std::optional<std::string> log_format, metrics;
   std::optional<std::string> failure_delay, lock_timeout;
   std::optional<unsigned> threads;
   std::vector<std::string> lmtp;  // every --lmtp together replaces lmtp.listen
@@ -98,11 +102,30 @@ void apply_flags(const ServeOptions& options, config::Config& config) {
   }
   if (options.threads) config.threads = *options.threads, overridden("threads");
   if (options.log_level) config.log_level = *options.log_level, overridden("log_level");
+  if (options.log_format) {
+    if (*options.log_format != "text" && *options.log_format != "json") {
+      fail(kExitUsage, "--log-format " + *options.log_format + ": expected text or json");
+    }
+    config.log_format = *options.log_format;
+    overridden("log_format");
+  }
+  if (options.metrics) {
+    try {
+      config.metrics.listen = config::parse_metrics_endpoint(*options.metrics);
+    } catch (const std::invalid_argument& e) {
+      fail(kExitUsage, "--metrics " + *options.metrics + ": " + e.what());
+    }
+    overridden("metrics.listen");
+  }
 }
 
-void setup_logging(const std::string& level) {
+void setup_logging(const std::string& level, const std::string& format) {
   auto logger = spdlog::stderr_color_mt("mailport");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  if (format == "json") {
+    logger->set_formatter(net::make_json_formatter());
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  }
   spdlog::set_default_logger(logger);
   auto parsed = spdlog::level::from_str(level);
   if (parsed == spdlog::level::off && level != "off") {
@@ -170,6 +193,25 @@ void settle_privileges(const config::Config& config, const std::optional<net::Id
                "privileges.user to drop to the user that owns the mail");
 }
 
+// Bound before privileges are dropped, like the mail listeners; served on its own threads.
+std::unique_ptr<net::metrics::MetricsServer> serve_metrics(const config::Config& config,
+                                                           net::Server& server) {
+  if (!config.metrics.listen) return nullptr;
+  net::metrics::metrics().set_penalty_source([&guard = server.guard()] {
+    const net::AbuseGuard::PenaltyCounts counts = guard.penalties_in_force();
+    net::metrics::Penalties penalties;
+    penalties.delayed = counts.delayed;
+    penalties.banned = counts.banned;
+    return penalties;
+  });
+  auto started =
+      net::metrics::MetricsServer::start(*config.metrics.listen, net::metrics::metrics());
+  if (!started) fail(kExitConfig, started.error().describe());
+  spdlog::info("listening listener=metrics address={} port={}", config.metrics.listen->address,
+               (*started)->port());
+  return std::move(*started);
+}
+
 // SIGHUP: the file and the flags again, checked as at start-up. Inside a chroot, the files are
 // looked up by their paths in it.
 Result<config::Config> reload_config(const ServeOptions& options,
@@ -195,7 +237,7 @@ void run_serve(const ServeOptions& options) {
   try {
     config = base_config(options.config_file);
     apply_flags(options, config);
-    setup_logging(config.log_level);
+    setup_logging(config.log_level, config.log_format);
   } catch (const config::ConfigError& e) {
     fail(kExitConfig, e.what());
   }
@@ -222,6 +264,7 @@ void run_serve(const ServeOptions& options) {
                                        {.lock_timeout = config.mail.lock_timeout},
                                        churn_settings(config.mail)));
   if (auto opened = server.open(); !opened) fail(kExitConfig, opened.error().describe());
+  const std::unique_ptr<net::metrics::MetricsServer> metrics = serve_metrics(config, server);
   settle_privileges(config, run_as, server);
   server.set_reloader([&options, config_file, chroot = config.privileges.chroot] {
     return reload_config(options, config_file, chroot);
@@ -265,6 +308,10 @@ void setup_serve_command(CLI::App& app) {
                     "How long a login waits for a mailbox in use (e.g. 5s)");
   serve->add_option("--threads", options->threads, "I/O threads (0 = one per core)");
   serve->add_option("--log-level", options->log_level, "trace, debug, info, warn or error");
+  serve->add_option("--log-format", options->log_format,
+                    "text (key=value, default) or json (one object per line)");
+  serve->add_option("--metrics", options->metrics,
+                    "Prometheus /metrics and /healthz: ADDR:PORT, PORT (on 127.0.0.1) or off");
   // A later flag wins, so wrappers can append overrides to a fixed command line.
   for (CLI::Option* option : serve->get_options()) {
     if (option->get_type_size() > 0 && option->get_name() != "--lmtp") {

@@ -25,6 +25,9 @@ struct Endpoint {
 // with a message naming what is wrong.
 std::optional<Endpoint> parse_endpoint(std::string_view text);
 std::string format_endpoint(const std::optional<Endpoint>& endpoint);
+// Like parse_endpoint, and a bare "PORT" means 127.0.0.1:PORT: the metrics listener has no
+// authentication, so the short form stays on loopback. Throws std::invalid_argument.
+std::optional<Endpoint> parse_metrics_endpoint(std::string_view text);
 
 // "500ms", "2s", "10m", "1h" (at most 365 days). Throws std::invalid_argument.
 std::chrono::milliseconds parse_duration(std::string_view text);
@@ -166,6 +169,13 @@ struct SessionSettings {
   bool operator==(const SessionSettings&) const = default;
 };
 
+// The Prometheus scrape endpoint (/metrics, /healthz); unauthenticated, so loopback by default.
+struct MetricsSettings {
+  std::optional<Endpoint> listen;  // nullopt = off
+
+  bool operator==(const MetricsSettings&) const = default;
+};
+
 struct Config {
   std::string source = "<embedded default>";  // file the values came from, for messages
   std::filesystem::path data_dir;             // embedded default's self-contained directory
@@ -178,8 +188,11 @@ struct Config {
   LmtpSettings lmtp;
   LimitsSettings limits;
   PrivilegeSettings privileges;
+  MetricsSettings metrics;
   unsigned threads = 0;  // I/O threads; 0 = one per core
   std::string log_level = "info";
+  // "text" (key=value words, what the fail2ban filter reads) or "json" (one object per line).
+  std::string log_format = "text";
   // Dotted key ("auth.passwd") -> line in `source` it was read from, so validate() can point at
   // it. Whoever overrides a field afterwards (a command-line flag) should erase its entry.
   std::map<std::string, unsigned> lines;

@@ -12,6 +12,7 @@ namespace mailport::config::detail {
 
 inline constexpr std::array<std::string_view, 5> kLogLevels = {"trace", "debug", "info", "warn",
                                                                "error"};
+inline constexpr std::array<std::string_view, 2> kLogFormats = {"text", "json"};
 inline constexpr std::array<std::string_view, 2> kTlsVersions = {"TLSv1.2", "TLSv1.3"};
 // SASL mechanisms the server implements (src/sasl), in the order CAPA lists them by default.
 inline constexpr std::array<std::string_view, 4> kSaslMechanisms = {"PLAIN", "LOGIN",

@@ -332,6 +332,13 @@ void read_root(Section& root, Config& config) {
        [](const toml::node& n) { return count_of(n, kMaxThreads); });
   read(root, "log_level", config.log_level,
        [](const toml::node& n) { return choice_of(n, detail::kLogLevels); });
+  read(root, "log_format", config.log_format,
+       [](const toml::node& n) { return choice_of(n, detail::kLogFormats); });
+}
+
+void read_metrics(Section& section, MetricsSettings& metrics) {
+  read(section, "listen", metrics.listen,
+       [](const toml::node& n) { return parse_metrics_endpoint(string_of(n)); });
 }
 
 void read_listen(Section& section, ListenerSettings& listen) {
@@ -490,6 +497,7 @@ Config load_string(std::string_view toml, std::string_view origin) {
   read_section(root, "lmtp", [&](Section& s) { read_lmtp(s, config.lmtp); });
   read_section(root, "limits", [&](Section& s) { read_limits(s, config.limits); });
   read_section(root, "privileges", [&](Section& s) { read_privileges(s, config.privileges); });
+  read_section(root, "metrics", [&](Section& s) { read_metrics(s, config.metrics); });
   root.reject_unknown();
   return config;
 }

@@ -48,6 +48,7 @@ class Validator {
     check_session();
     check_lmtp();
     check_privileges();
+    check_metrics();
     check_general();
   }
 
@@ -354,6 +355,25 @@ class Validator {
     if (!detail::is_one_of(config_.log_level, detail::kLogLevels)) {
       fail("log_level", fmt::format("\"{}\" is not one of {}", config_.log_level,
                                     detail::describe_choices(detail::kLogLevels)));
+    }
+    if (!detail::is_one_of(config_.log_format, detail::kLogFormats)) {
+      fail("log_format", fmt::format("\"{}\" is not one of {}", config_.log_format,
+                                     detail::describe_choices(detail::kLogFormats)));
+    }
+  }
+
+  void check_metrics() const {
+    const std::optional<Endpoint>& metrics = config_.metrics.listen;
+    if (!metrics || metrics->port == 0) return;
+    if (metrics == config_.listen.pop3 || metrics == config_.listen.pop3s) {
+      fail("metrics.listen",
+           fmt::format("\"{}\" is already a POP3 listener", format_endpoint(metrics)));
+    }
+    for (const LmtpAddress& address : config_.lmtp.listen) {
+      if (address.tcp == metrics) {
+        fail("metrics.listen",
+             fmt::format("\"{}\" is already an LMTP listener", format_endpoint(metrics)));
+      }
     }
   }
 

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdint>
@@ -102,6 +103,13 @@ std::optional<Endpoint> parse_endpoint(std::string_view text) {
     throw std::invalid_argument("empty; expected \"ADDR:PORT\", \"[IPv6]:PORT\" or \"off\"");
   }
   return text.front() == '[' ? parse_bracketed(text) : parse_plain(text);
+}
+
+std::optional<Endpoint> parse_metrics_endpoint(std::string_view text) {
+  const bool bare_port = !text.empty() && std::all_of(text.begin(), text.end(),
+                                                      [](char c) { return c >= '0' && c <= '9'; });
+  if (bare_port) return Endpoint{"127.0.0.1", parse_port(text)};
+  return parse_endpoint(text);
 }
 
 std::string format_endpoint(const std::optional<Endpoint>& endpoint) {

@@ -87,6 +87,12 @@ void write_root(TomlWriter& out, const Config& config) {
   out.path("data_dir", config.data_dir, "not set");
   out.integer("threads", config.threads);
   out.string("log_level", config.log_level);
+  out.string("log_format", config.log_format);
+}
+
+void write_metrics(TomlWriter& out, const MetricsSettings& metrics) {
+  out.section("metrics");
+  out.string("listen", format_endpoint(metrics.listen));
 }
 
 void write_listen(TomlWriter& out, const ListenerSettings& listen) {
@@ -219,6 +225,7 @@ std::string to_toml(const Config& config) {
   write_limits(out, config.limits);
   write_lmtp(out, config.lmtp);
   write_privileges(out, config.privileges);
+  write_metrics(out, config.metrics);
   return out.text();
 }
 

@@ -145,4 +145,18 @@ std::size_t AbuseGuard::penalized_addresses() const {
   return penalties_.size();
 }
 
+AbuseGuard::PenaltyCounts AbuseGuard::penalties_in_force() const {
+  const auto now = Clock::now();
+  std::lock_guard lock(mutex_);
+  PenaltyCounts counts;
+  for (const auto& [key, penalty] : penalties_) {
+    if (now < penalty.banned_until) {
+      ++counts.banned;
+    } else if (now - penalty.window_start <= settings_.failure_window) {
+      ++counts.delayed;
+    }
+  }
+  return counts;
+}
+
 }  // namespace mailport::net

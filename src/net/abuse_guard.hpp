@@ -72,6 +72,11 @@ class AbuseGuard {
   // For metrics and tests.
   std::size_t open_connections() const;
   std::size_t penalized_addresses() const;
+  struct PenaltyCounts {
+    std::size_t delayed = 0;  // failures within the window: the next failure waits longer
+    std::size_t banned = 0;
+  };
+  PenaltyCounts penalties_in_force() const;
 
  private:
   struct Penalty {

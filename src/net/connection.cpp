@@ -15,8 +15,10 @@
 #include <asio/write.hpp>
 #include <optional>
 #include <random>
+#include <utility>
 #include <variant>
 
+#include "net/metrics.hpp"
 #include "net/server.hpp"
 #include "net/tls_context.hpp"
 #include "net/tls_socket.hpp"
@@ -159,6 +161,7 @@ struct Connection {
   bool timed_out = false;
   ListenerKind kind;
   std::uint64_t id;
+  metrics::OpenConnection counted{metrics::metrics(), to_string(kind)};
   tcp::endpoint peer;
   pop3::Session session;
   std::unique_ptr<store::Mailbox> mailbox;
@@ -178,11 +181,13 @@ asio::awaitable<void> watchdog(std::shared_ptr<Connection> conn) {
 
 asio::awaitable<bool> write_all(tcp::socket& socket, std::string_view data) {
   auto [ec, n] = co_await asio::async_write(socket, asio::buffer(data), kAsTuple);
+  metrics::metrics().bytes_sent(n);
   co_return !ec;
 }
 
 asio::awaitable<bool> write_all(TlsSocket& tls, std::string_view data) {
   const std::error_code ec = co_await tls.write_all(data);
+  if (!ec) metrics::metrics().bytes_sent(data.size());
   co_return !ec;
 }
 
@@ -235,6 +240,7 @@ asio::awaitable<std::pair<SendResult, pop3::RetrieveStatus>> send_message(
   if (!co_await write_all(stream, out)) {
     co_return std::pair{SendResult::aborted, pop3::RetrieveStatus::ok};
   }
+  if (!request.top_lines) metrics::metrics().message_retrieved();
   co_return std::pair{SendResult::sent, pop3::RetrieveStatus::ok};
 }
 
@@ -264,13 +270,18 @@ Result<void> apply_update(store::Mailbox& mailbox, const pop3::Update& update,
                    doomed.size() - update.deleted.size());
     }
   }
-  return mailbox.expunge(doomed);
+  Result<void> expunged = mailbox.expunge(doomed);
+  if (expunged) metrics::metrics().messages_deleted(doomed.size());
+  return expunged;
 }
 
 enum class DriveEnd { closed, start_tls };
 
 asio::awaitable<void> handle_login(Connection& conn, const pop3::LoginRequest& request) {
+  const auto started = Clock::now();
   LoginResult result = co_await conn.env.login.login(request, conn.peer.address());
+  metrics::metrics().login(mechanism_name(request), login_status_name(result.outcome.status),
+                           Clock::now() - started);
   const auto level =
       result.outcome.status == pop3::LoginStatus::ok ? spdlog::level::info : spdlog::level::warn;
   spdlog::log(level,
@@ -289,6 +300,8 @@ template <class Stream>
 asio::awaitable<DriveEnd> drive(Stream& stream, Connection& conn) {
   pop3::Session& session = conn.session;
   std::array<char, kReadChunk> buffer;
+  auto received_at = Clock::now();
+  bool answered = false;  // a read that ends mid-line answers nothing: not a command's latency
   for (;;) {
     for (bool need_input = false; !need_input;) {
       pop3::Event event = session.poll();
@@ -296,6 +309,7 @@ asio::awaitable<DriveEnd> drive(Stream& stream, Connection& conn) {
         conn.extend_deadline();
         if (!co_await write_all(stream, session.output())) co_return DriveEnd::closed;
         session.output().clear();
+        answered = true;
       }
       if (std::holds_alternative<pop3::NeedInput>(event)) {
         need_input = true;
@@ -324,9 +338,11 @@ asio::awaitable<DriveEnd> drive(Stream& stream, Connection& conn) {
         co_return DriveEnd::closed;
       }
     }
+    if (std::exchange(answered, false)) metrics::metrics().command(Clock::now() - received_at);
     conn.extend_deadline();
     const std::size_t n = co_await read_some(stream, buffer);
     if (n == 0) co_return DriveEnd::closed;
+    received_at = Clock::now();
     session.receive(std::string_view(buffer.data(), n));
   }
 }
@@ -336,16 +352,19 @@ asio::awaitable<bool> handshake(Connection& conn) {
   conn.extend_deadline();
   const std::error_code ec = co_await conn.tls->handshake();
   if (ec) {
+    metrics::metrics().tls_failed(to_string(conn.kind));
     spdlog::info("session={} event=tls-failed rip={} error=\"{}\"", conn.id,
                  conn.peer.address().to_string(), ec.message());
     co_return false;
   }
+  conn.counted.tls_established(conn.tls_version());
   co_return true;
 }
 
 asio::awaitable<void> run_session(std::shared_ptr<Connection> conn) {
   AbuseGuard::Ticket ticket = conn->env.guard.admit(conn->peer.address());
   if (!ticket) {
+    metrics::metrics().connection_refused(to_string(conn->kind));
     spdlog::warn("session={} event=refused reason=too-many-connections rip={} listener={}",
                  conn->id, conn->peer.address().to_string(), to_string(conn->kind));
     // On 995 the client expects TLS: plain text there would only confuse it.

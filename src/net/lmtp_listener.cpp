@@ -20,6 +20,7 @@
 
 #include "lmtp/local_delivery.hpp"
 #include "lmtp/session.hpp"
+#include "net/metrics.hpp"
 
 namespace mailport::net {
 namespace {
@@ -104,6 +105,7 @@ asio::awaitable<void> deliver(LmtpConnection<Socket>& conn, lmtp::Deliver& reque
       [&] { return conn.env.delivery.deliver(request.envelope, request.message); });
   for (std::size_t i = 0; i < request.envelope.recipients.size(); ++i) {
     const lmtp::Outcome outcome = outcomes[i];
+    metrics::metrics().message_delivered(outcome == lmtp::Outcome::ok);
     spdlog::log(outcome == lmtp::Outcome::ok ? spdlog::level::info : spdlog::level::warn,
                 "lmtp={} event=deliver from=<{}> rcpt=<{}> size={} result={}", conn.id,
                 request.envelope.sender, request.envelope.recipients[i], size,
@@ -150,6 +152,7 @@ template <class Socket>
 asio::awaitable<void> serve(const LmtpEnv& env, Socket socket) {
   auto conn = std::make_shared<LmtpConnection<Socket>>(env, std::move(socket),
                                                        next_lmtp_session.fetch_add(1));
+  metrics::OpenConnection counted(metrics::metrics(), "lmtp");
   spdlog::info("lmtp={} event=connect", conn->id);
   conn->extend_deadline();
   asio::co_spawn(conn->socket.get_executor(), watchdog(conn), asio::detached);

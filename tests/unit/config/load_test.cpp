@@ -170,6 +170,21 @@ plaintext_refusal_hint = "Use port 995."
      [](const Config& c) { EXPECT_EQ(c.mail.location, "maildir:%h/Maildir"); }},
     {"HomeRelativeLocationStaysATemplate", "[mail]\nlocation = \"%h/Maildir\"\n",
      [](const Config& c) { EXPECT_EQ(c.mail.location, "%h/Maildir"); }},
+    {"MetricsOffAndTextLogsByDefault", "",
+     [](const Config& c) {
+       EXPECT_EQ(c.metrics.listen, std::nullopt);
+       EXPECT_EQ(c.log_format, "text");
+     }},
+    {"MetricsBarePortStaysOnLoopback", "[metrics]\nlisten = \"9100\"\n",
+     [](const Config& c) {
+       EXPECT_EQ(c.metrics.listen, (Endpoint{"127.0.0.1", 9100}));
+     }},
+    {"MetricsAddressAndPort", "[metrics]\nlisten = \"[::1]:9101\"\n",
+     [](const Config& c) {
+       EXPECT_EQ(c.metrics.listen, (Endpoint{"::1", 9101}));
+     }},
+    {"JsonLogs", "log_format = \"json\"\n",
+     [](const Config& c) { EXPECT_EQ(c.log_format, "json"); }},
 };
 
 INSTANTIATE_TEST_SUITE_P(Cases, LoadGood, ::testing::ValuesIn(kGoodCases),
@@ -199,6 +214,12 @@ TEST_P(LoadBad, PointsAtTheLineAndKey) {
 }
 
 const BadCase kBadCases[] = {
+    {"LogFormatUnknown", "threads = 1\nlog_format = \"xml\"\n", 2, "log_format",
+     "\"xml\" is not one of \"text\" or \"json\""},
+    {"MetricsHostName", "[metrics]\nlisten = \"localhost:9100\"\n", 2, "metrics.listen",
+     "not a numeric IPv4 address"},
+    {"MetricsPortTooLarge", "[metrics]\n\nlisten = \"70000\"\n", 3, "metrics.listen",
+     "not a number from 0 to 65535"},
     {"SyntaxError", "threads = 1\nlog_level = = \"info\"\n", 2, "", ""},
     {"UnterminatedString", "[session]\ngreeting = \"hello\n", 2, "", ""},
     {"DuplicateKey", "threads = 1\nthreads = 2\n", 2, "", ""},

@@ -171,6 +171,15 @@ TEST_F(Validate, ListenersNeedDistinctEndpoints) {
   EXPECT_NO_THROW(validate(load("[listen]\npop3 = \"127.0.0.1:0\"\npop3s = \"127.0.0.1:0\"\n")));
 }
 
+TEST_F(Validate, MetricsNeedsItsOwnPort) {
+  expect_error(
+      load("[listen]\npop3s = \"127.0.0.1:1995\"\n[metrics]\nlisten = \"127.0.0.1:1995\"\n"),
+      "metrics.listen", "already a POP3 listener");
+  expect_error(load("[lmtp]\nlisten = [\"127.0.0.1:2424\"]\n[metrics]\nlisten = \"2424\"\n"),
+               "metrics.listen", "already an LMTP listener");
+  EXPECT_NO_THROW(validate(load("[metrics]\nlisten = \"9100\"\n")));
+}
+
 TEST_F(Validate, CipherListMustSelectSomething) {
   Config config = load();
   config.tls.ciphers = "ECDHE+AESGCM:!aNULL";

@@ -133,3 +133,21 @@ TEST(AbuseGuard, TrackedAddressesStayBounded) {
 
 }  // namespace
 }  // namespace mailport::net
+
+namespace mailport::net {
+namespace {
+
+TEST(AbuseGuard, CountsPenaltiesInForce) {
+  AbuseGuard guard(small_settings());
+  EXPECT_EQ(guard.penalties_in_force().delayed, 0u);
+  guard.record_failure(ip("192.0.2.1"));
+  for (int i = 0; i < 4; ++i) guard.record_failure(ip("192.0.2.2"));
+  const AbuseGuard::PenaltyCounts counts = guard.penalties_in_force();
+  EXPECT_EQ(counts.delayed, 1u);
+  EXPECT_EQ(counts.banned, 1u);
+  guard.record_success(ip("192.0.2.1"));
+  EXPECT_EQ(guard.penalties_in_force().delayed, 0u);
+}
+
+}  // namespace
+}  // namespace mailport::net
