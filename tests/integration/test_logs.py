@@ -4,6 +4,7 @@ import base64
 import json
 import re
 import subprocess
+import threading
 import time
 
 from conftest import BIN, START_TIMEOUT, Server, crlf
@@ -18,7 +19,6 @@ class JsonServer(Server):
     def start(self):
         self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=self.env)
-        import threading
         threading.Thread(target=self._pump, args=(self.proc.stderr,), daemon=True).start()
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
