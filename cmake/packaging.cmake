@@ -35,7 +35,7 @@ install(FILES ${MAILPORT_GENERATED}/mailport.bash-completion
 install(FILES ${PROJECT_SOURCE_DIR}/contrib/mailport.toml DESTINATION /etc/mailport)
 install(FILES ${MAILPORT_GENERATED}/mailport.service DESTINATION /lib/systemd/system)
 install(FILES README.md docs/quickstart.md docs/configuration.md docs/operations.md
-              docs/security.md
+              docs/security.md docs/users.md docs/migration.md docs/migrating-to-995.md
         DESTINATION share/doc/mailport)
 install(DIRECTORY contrib/fail2ban DESTINATION share/doc/mailport/examples)
 
