@@ -15,6 +15,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev python3 python3-pytest curl dovecot-pop3d postfix
   fetchmail getmail6 libmail-pop3client-perl libio-socket-ssl-perl neomutt mailutils fail2ban
   testssl.sh systemd
+  postgresql libpq-dev
 )
 # Only the sanitizer and fuzzing stages need these.
 SANITIZER_PACKAGES=(clang libclang-rt-14-dev)
@@ -51,7 +52,7 @@ run_tests() {
   ctest --test-dir "$BUILD_DIR" -j2 --output-on-failure
   echo "==> integration tests (pytest: real clients and servers on loopback)"
   local suites=()
-  for suite in integration interop differential e2e; do
+  for suite in integration interop differential e2e cluster; do
     [ -d "tests/$suite" ] && suites+=("tests/$suite")
   done
   MAILPORT_BIN="$PWD/$BUILD_DIR/src/cli/mailport" /usr/bin/python3 -m pytest -q -p no:cacheprovider \

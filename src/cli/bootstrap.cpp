@@ -66,6 +66,10 @@ Result<void> ensure_certificate(const config::Config& config) {
 }
 
 Result<DemoAccount> ensure_demo_account(const config::Config& config) {
+  // Users and mail in a database are the admin's: no demo account is made there.
+  if (!config.auth.passdb.empty() || config.mail.location.starts_with("postgres:")) {
+    return DemoAccount{};
+  }
   const fs::path note = config.data_dir / "demo-password";
   if (fs::exists(config.auth.passwd)) {
     std::ifstream in(note);
@@ -116,8 +120,7 @@ std::string describe_ready(const config::Config& config, const DemoAccount& demo
         << "  curl --cacert " << cert << " --user '" << demo.user << ":" << password
         << "' pop3s://127.0.0.1:" << pop3s_port << "/1\n"
         << "  openssl s_client -quiet -connect 127.0.0.1:" << pop3s_port << " -CAfile " << cert
-        << "\n    then type: USER " << demo.user << " / PASS " << password
-        << " / RETR 1 / QUIT\n";
+        << "\n    then type: USER " << demo.user << " / PASS " << password << " / RETR 1 / QUIT\n";
   }
   if (pop3_port) {
     out << "  curl --ssl-reqd --cacert " << cert << " --user '" << demo.user << ":" << password

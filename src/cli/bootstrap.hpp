@@ -16,6 +16,7 @@ struct DemoAccount {
 };
 
 // Creates whatever of data_dir, TLS certificate/key, passwd file and demo mailbox is missing.
+// With users or mail in PostgreSQL only the certificate is made (the account's user is empty).
 Result<DemoAccount> bootstrap_data_dir(const config::Config& config);
 
 // The ready-to-paste block printed once the listeners are bound.

@@ -16,5 +16,8 @@ void setup_migrate_command(CLI::App& app);  // migrate_command.cpp: import UIDLs
 void setup_report_command(CLI::App& app);   // report_command.cpp: port110 logins from the log
 void setup_completion_command(CLI::App& app);  // completion_command.cpp: bash/zsh completion
 void setup_man_command(CLI::App& app);         // man_command.cpp: the manual page
+void setup_db_command(CLI::App& app);          // db_command.cpp: db migrate (PostgreSQL schema)
+// migrate_copy.cpp: `migrate --from STORE --to postgres:...` on the migrate command itself
+void setup_migrate_copy(CLI::App& migrate);
 
 }  // namespace mailport::cli

@@ -13,6 +13,7 @@
 #include "auth/passwd_file.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/passdb.hpp"
 #include "config/config.hpp"
 #include "lmtp/local_delivery.hpp"
 
@@ -27,7 +28,7 @@ struct DeliverOptions {
   std::string sender;
   std::optional<std::string> address;
   std::optional<std::filesystem::path> config_file;
-  std::optional<std::string> passwd, mail;
+  std::optional<std::string> passwd, passdb, mail;
 };
 
 [[noreturn]] void fail(int code, const std::string& message) {
@@ -39,6 +40,7 @@ config::Config load_config(const DeliverOptions& options) {
   try {
     config::Config config = base_config(options.config_file);
     if (options.passwd) config.auth.passwd = *options.passwd, config.lines.erase("auth.passwd");
+    if (options.passdb) config.auth.passdb = *options.passdb, config.lines.erase("auth.passdb");
     if (options.mail) config.mail.location = *options.mail, config.lines.erase("mail.location");
     config::validate_delivery(config);
     return config;
@@ -107,12 +109,12 @@ const char* describe(lmtp::Outcome outcome) {
 
 void run_deliver(const DeliverOptions& options) {
   const config::Config config = load_config(options);
-  auth::PasswdFileDb passdb(config.auth.passwd);
+  const std::unique_ptr<auth::PassDb> passdb = open_passdb(config);
   lmtp::LocalDelivery delivery(
-      passdb, lmtp::DeliverySettings{.location = store::parse_mail_location(config.mail.location),
-                                     .store_options = {.lock_timeout = config.mail.lock_timeout},
-                                     .recipient_delimiter = config.lmtp.recipient_delimiter,
-                                     .hostname = {}});
+      *passdb, lmtp::DeliverySettings{.location = store::parse_mail_location(config.mail.location),
+                                      .store_options = {.lock_timeout = config.mail.lock_timeout},
+                                      .recipient_delimiter = config.lmtp.recipient_delimiter,
+                                      .hostname = {}});
   auto user = delivery.resolve(options.user);
   if (!user) fail(exit_code(lmtp::outcome_of(user.error())), "user " + user.error().describe());
   if (!*user) fail(kExitNoUser, "\"" + options.user + "\": no such user");
@@ -138,8 +140,11 @@ void setup_deliver_command(CLI::App& app) {
   deliver->add_option("--config", options->config_file, "TOML configuration file")
       ->check(CLI::ExistingFile);
   deliver->add_option("--passwd", options->passwd, "Users file (passwd-file format)");
+  deliver->add_option("--passdb", options->passdb,
+                      "Users in PostgreSQL instead of the passwd file: postgres:CONNINFO");
   deliver->add_option("--mail", options->mail,
-                      "Mail location: [maildir:]TEMPLATE or mbox:TEMPLATE (%u %n %d %h)");
+                      "Mail location: [maildir:]TEMPLATE, mbox:TEMPLATE (%u %n %d %h) or "
+                      "postgres:CONNINFO");
   deliver->callback([options] { run_deliver(*options); });
 }
 

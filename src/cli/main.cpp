@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   mailport::cli::setup_report_command(app);
   mailport::cli::setup_completion_command(app);
   mailport::cli::setup_man_command(app);
+  mailport::cli::setup_db_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

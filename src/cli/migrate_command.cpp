@@ -269,10 +269,14 @@ void setup_pull(CLI::App& migrate) {
 }  // namespace mailport::cli
 
 void setup_migrate_command(CLI::App& app) {
-  CLI::App* migrate = app.add_subcommand("migrate", "Take over mailboxes from another POP3 server");
-  migrate->require_subcommand(1);
+  CLI::App* migrate = app.add_subcommand(
+      "migrate",
+      "Take over mailboxes from another POP3 server, or copy a store into PostgreSQL "
+      "(--from maildir:TEMPLATE --to postgres:CONNINFO)");
+  migrate->require_subcommand(0, 1);
   setup_import(*migrate);
   setup_pull(*migrate);
+  setup_migrate_copy(*migrate);
 }
 
 }  // namespace mailport::cli

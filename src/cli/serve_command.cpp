@@ -1,7 +1,6 @@
 // `mailport serve`: runs the POP3/POP3S server in the foreground, logging to stderr.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-
 #include <unistd.h>
 
 #include <iostream>
@@ -13,6 +12,7 @@
 #include "cli/bootstrap.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/passdb.hpp"
 #include "config/config.hpp"
 #include "net/log_format.hpp"
 #include "net/metrics.hpp"
@@ -26,7 +26,8 @@ namespace {
 
 struct ServeOptions {
   std::optional<std::filesystem::path> config_file;
-  std::optional<std::string> pop3, pop3s, cert, key, passwd, mail, plaintext_auth, log_level;
+  std::optional<std::string> pop3, pop3s, cert, key, passwd, passdb, mail, plaintext_auth,
+      log_level;
   std::optional<std::string> log_format, metrics;
   std::optional<std::string> failure_delay, lock_timeout;
   std::optional<unsigned> threads;
@@ -82,12 +83,13 @@ void apply_flags(const ServeOptions& options, config::Config& config) {
   if (options.cert) config.tls.cert = *options.cert, overridden("tls.cert");
   if (options.key) config.tls.key = *options.key, overridden("tls.key");
   if (options.passwd) config.auth.passwd = *options.passwd, overridden("auth.passwd");
+  if (options.passdb) config.auth.passdb = *options.passdb, overridden("auth.passdb");
   if (options.mail) config.mail.location = *options.mail, overridden("mail.location");
   if (options.plaintext_auth) {
     auto policy = config::parse_plaintext_auth(*options.plaintext_auth);
     if (!policy) {
-      fail(kExitUsage, "--plaintext-auth " + *options.plaintext_auth +
-                           ": expected never, loopback or always");
+      fail(kExitUsage,
+           "--plaintext-auth " + *options.plaintext_auth + ": expected never, loopback or always");
     }
     config.auth.plaintext_auth = *policy;
     overridden("auth.plaintext_auth");
@@ -177,8 +179,8 @@ void settle_privileges(const config::Config& config, const std::optional<net::Id
       fail(kExitSoftware, "dropping privileges: " + dropped.error().describe());
     }
     spdlog::info("privileges dropped user={} uid={} gid={} chroot={}", run_as->name, run_as->uid,
-                 run_as->gid, config.privileges.chroot.empty() ? "none"
-                                                               : config.privileges.chroot.string());
+                 run_as->gid,
+                 config.privileges.chroot.empty() ? "none" : config.privileges.chroot.string());
     return;
   }
   if (!net::running_as_root()) return;
@@ -189,8 +191,9 @@ void settle_privileges(const config::Config& config, const std::optional<net::Id
                             ": set privileges.user to the unprivileged user that owns the mail");
     }
   }
-  spdlog::warn("running as root (tolerated because every listener is on loopback); set "
-               "privileges.user to drop to the user that owns the mail");
+  spdlog::warn(
+      "running as root (tolerated because every listener is on loopback); set "
+      "privileges.user to drop to the user that owns the mail");
 }
 
 // Bound before privileges are dropped, like the mail listeners; served on its own threads.
@@ -244,8 +247,9 @@ void run_serve(const ServeOptions& options) {
   std::optional<DemoAccount> demo;
   if (config.embedded_default) {
     auto made = bootstrap_data_dir(config);
-    if (!made) fail(kExitIoErr, "preparing " + config.data_dir.string() + ": " + made.error().describe());
-    if (owns_passwd(config)) demo = *made;
+    if (!made)
+      fail(kExitIoErr, "preparing " + config.data_dir.string() + ": " + made.error().describe());
+    if (owns_passwd(config) && !made->user.empty()) demo = *made;
   }
   try {
     config::validate(config);
@@ -257,9 +261,7 @@ void run_serve(const ServeOptions& options) {
       options.config_file ? std::optional(std::filesystem::absolute(*options.config_file))
                           : std::nullopt;
   config = runtime_paths(std::move(config));
-  net::Server server(config,
-                     std::make_unique<net::MailOwnerCheck>(
-                         std::make_unique<auth::PasswdFileDb>(config.auth.passwd)),
+  net::Server server(config, std::make_unique<net::MailOwnerCheck>(open_passdb(config)),
                      store::make_store(store::parse_mail_location(config.mail.location),
                                        {.lock_timeout = config.mail.lock_timeout},
                                        churn_settings(config.mail)));
@@ -297,9 +299,11 @@ void setup_serve_command(CLI::App& app) {
   serve->add_option("--cert", options->cert, "TLS certificate chain (PEM)");
   serve->add_option("--key", options->key, "TLS private key (PEM)");
   serve->add_option("--passwd", options->passwd, "Users file (passwd-file format)");
+  serve->add_option("--passdb", options->passdb,
+                    "Users in PostgreSQL instead of the passwd file: postgres:CONNINFO");
   serve->add_option("--mail", options->mail,
-                    "Mail location: [maildir:]TEMPLATE or mbox:TEMPLATE (%u login, %n local part, "
-                    "%d domain, %h home)");
+                    "Mail location: [maildir:]TEMPLATE, mbox:TEMPLATE (%u login, %n local part, "
+                    "%d domain, %h home) or postgres:CONNINFO");
   serve->add_option("--plaintext-auth", options->plaintext_auth,
                     "Logins before TLS: never (default), loopback or always");
   serve->add_option("--failure-delay", options->failure_delay,

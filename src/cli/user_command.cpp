@@ -11,10 +11,13 @@
 
 #include "auth/passwd_file.hpp"
 #include "auth/password.hpp"
+#include "auth/pg_passdb.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/password_input.hpp"
 #include "config/config.hpp"
+#include "pg/conninfo.hpp"
+#include "pg/pool.hpp"
 
 namespace mailport::cli {
 namespace {
@@ -23,6 +26,7 @@ namespace fs = std::filesystem;
 
 struct FileFlags {
   std::string passwd;
+  std::string passdb;
   std::string config;
 };
 
@@ -54,7 +58,44 @@ struct ListFlags {
 void add_file_flags(CLI::App& command, FileFlags& files) {
   command.add_option("--passwd", files.passwd,
                      "passwd file (default: auth.passwd of --config or of the embedded default)");
-  command.add_option("--config", files.config, "TOML configuration whose auth.passwd to use");
+  command.add_option("--passdb", files.passdb, "users in PostgreSQL: postgres:CONNINFO");
+  command.add_option("--config", files.config,
+                     "TOML configuration whose auth.passdb or auth.passwd to use");
+}
+
+// The PostgreSQL user database the flags name (--passdb, else auth.passdb of --config unless
+// --passwd is given), or nullptr for a passwd file.
+std::shared_ptr<pg::Pool> database(std::string_view command, const FileFlags& files) {
+  std::string spec = files.passdb;
+  if (spec.empty() && files.passwd.empty() && !files.config.empty()) {
+    try {
+      spec = base_config(fs::path(files.config)).auth.passdb;
+    } catch (const std::exception& e) {
+      fail_command(command, e.what(), kExitConfig);
+    }
+  }
+  if (spec.empty()) return nullptr;
+  auto conninfo = pg::strip_prefix(spec);
+  if (!conninfo) {
+    fail_command(command, "--passdb " + config::mask_secrets(spec) + ": expected postgres:CONNINFO",
+                 kExitUsage);
+  }
+  if (auto checked = pg::check_conninfo(*conninfo); !checked) {
+    fail_command(command, "--passdb: " + checked.error().message, kExitUsage);
+  }
+  return pg::shared_pool(std::string(*conninfo), 2);
+}
+
+std::string where(const std::shared_ptr<pg::Pool>& db, const fs::path& path) {
+  return db ? "PostgreSQL (" + pg::describe_conninfo(db->conninfo()) + ")" : path.string();
+}
+
+std::optional<auth::UserRecord> current_db_record(std::string_view command, pg::Pool& db,
+                                                  std::string_view name) {
+  auth::PgPassDb passdb(db.shared_from_this());
+  auto found = passdb.lookup(name);
+  if (!found) fail_command(command, found.error());
+  return std::move(*found);
 }
 
 fs::path passwd_path(std::string_view command, const FileFlags& files) {
@@ -133,13 +174,20 @@ void run_add(const AddFlags& flags) {
     fail_command(kCommand, "--home: must not contain ':' or a line break", kExitUsage);
   }
   record.home = flags.home;
-  const auto path = passwd_path(kCommand, flags.files);
-  if (current_record(kCommand, path, flags.name)) {
-    fail_command(kCommand, "user '" + flags.name + "' already exists in " + path.string(),
+  const auto db = database(kCommand, flags.files);
+  const auto path = db ? fs::path() : passwd_path(kCommand, flags.files);
+  if (db ? current_db_record(kCommand, *db, flags.name).has_value()
+         : current_record(kCommand, path, flags.name).has_value()) {
+    fail_command(kCommand, "user '" + flags.name + "' already exists in " + where(db, path),
                  kExitDataErr);
   }
   warn_if_plain(kCommand, scheme);
   record.password = new_password_hash(kCommand, scheme);
+  if (db) {
+    if (auto added = auth::pg_add_user(*db, record); !added) fail_command(kCommand, added.error());
+    std::cout << "user '" << flags.name << "' added to " << where(db, path) << '\n';
+    return;
+  }
   // A fresh setup may not have the data directory yet; the file itself gets mode 0640.
   std::error_code ec;
   if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
@@ -150,12 +198,22 @@ void run_add(const AddFlags& flags) {
 void run_passwd(const PasswdFlags& flags) {
   constexpr std::string_view kCommand = "user passwd";
   const auto scheme = scheme_from_flag(kCommand, flags.scheme);
-  const auto path = passwd_path(kCommand, flags.files);
-  if (!current_record(kCommand, path, flags.name)) {
-    fail_command(kCommand, "user '" + flags.name + "' not found in " + path.string(), kExitNoUser);
+  const auto db = database(kCommand, flags.files);
+  const auto path = db ? fs::path() : passwd_path(kCommand, flags.files);
+  if (db ? !current_db_record(kCommand, *db, flags.name)
+         : !current_record(kCommand, path, flags.name)) {
+    fail_command(kCommand, "user '" + flags.name + "' not found in " + where(db, path),
+                 kExitNoUser);
   }
   warn_if_plain(kCommand, scheme);
   const auto hash = new_password_hash(kCommand, scheme);
+  if (db) {
+    if (auto changed = auth::pg_set_password(*db, flags.name, hash); !changed) {
+      fail_command(kCommand, changed.error());
+    }
+    std::cout << "password of user '" << flags.name << "' changed in " << where(db, path) << '\n';
+    return;
+  }
   if (auto changed = auth::set_password(path, flags.name, hash); !changed) {
     fail_command(kCommand, changed.error());
   }
@@ -164,6 +222,13 @@ void run_passwd(const PasswdFlags& flags) {
 
 void run_del(const DelFlags& flags) {
   constexpr std::string_view kCommand = "user del";
+  if (const auto db = database(kCommand, flags.files)) {
+    if (auto deleted = auth::pg_delete_user(*db, flags.name); !deleted) {
+      fail_command(kCommand, deleted.error());
+    }
+    std::cout << "user '" << flags.name << "' deleted from " << where(db, {}) << '\n';
+    return;
+  }
   const auto path = passwd_path(kCommand, flags.files);
   if (auto deleted = auth::delete_user(path, flags.name); !deleted) {
     fail_command(kCommand, deleted.error());
@@ -186,8 +251,9 @@ std::string scheme_label(std::string_view stored) {
 
 void run_list(const ListFlags& flags) {
   constexpr std::string_view kCommand = "user list";
-  const auto path = passwd_path(kCommand, flags.files);
-  auto users = auth::parse_passwd_file(path);
+  const auto db = database(kCommand, flags.files);
+  auto users =
+      db ? auth::pg_list_users(*db) : auth::parse_passwd_file(passwd_path(kCommand, flags.files));
   if (!users) fail_command(kCommand, users.error());
   for (const auto& user : *users) {
     std::cout << user.name;
@@ -241,7 +307,8 @@ void setup_list(CLI::App& user) {
 }  // namespace
 
 void setup_user_command(CLI::App& app) {
-  CLI::App* user = app.add_subcommand("user", "Manage the users of the passwd file");
+  CLI::App* user =
+      app.add_subcommand("user", "Manage the users of the passwd file or of a PostgreSQL passdb");
   user->require_subcommand(1);
   setup_add(*user);
   setup_passwd(*user);

@@ -90,6 +90,8 @@ struct TlsSettings {
 
 struct AuthSettings {
   std::filesystem::path passwd;
+  // "postgres:CONNINFO": users in PostgreSQL instead of the passwd file; empty = the file.
+  std::string passdb;
   PlaintextAuth plaintext_auth = PlaintextAuth::never;
   bool apop = false;
   std::chrono::milliseconds failure_delay{2000};  // before answering a failed login
@@ -118,7 +120,9 @@ struct LimitsSettings {
 };
 
 struct MailSettings {
-  std::string location;  // template with %u %n %d %h; "maildir:" or "mbox:" picks the backend
+  // Template with %u %n %d %h; "maildir:" or "mbox:" picks the backend; "postgres:CONNINFO"
+  // stores the mail in PostgreSQL.
+  std::string location;
   std::chrono::milliseconds lock_timeout{5000};
   std::optional<std::chrono::seconds> login_delay;  // announced in CAPA and enforced
   std::optional<std::string> expire;                // CAPA EXPIRE: "NEVER" or a number of days
@@ -147,8 +151,8 @@ struct LmtpSettings {
 // Started as root, the server binds its ports and then runs as `user` (the virtual-mail user that
 // owns every maildrop), optionally confined to `chroot`.
 struct PrivilegeSettings {
-  std::string user;             // name or numeric uid; empty = keep the starting user
-  std::string group;            // name or numeric gid; empty = the user's primary group
+  std::string user;              // name or numeric uid; empty = keep the starting user
+  std::string group;             // name or numeric gid; empty = the user's primary group
   std::filesystem::path chroot;  // empty = none
 
   bool operator==(const PrivilegeSettings&) const = default;

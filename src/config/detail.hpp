@@ -16,15 +16,17 @@ inline constexpr std::array<std::string_view, 2> kLogFormats = {"text", "json"};
 inline constexpr std::array<std::string_view, 2> kTlsVersions = {"TLSv1.2", "TLSv1.3"};
 // SASL mechanisms the server implements (src/sasl), in the order CAPA lists them by default.
 inline constexpr std::array<std::string_view, 4> kSaslMechanisms = {"PLAIN", "LOGIN",
-                                                                  "SCRAM-SHA-256", "SCRAM-SHA-1"};
+                                                                    "SCRAM-SHA-256", "SCRAM-SHA-1"};
 inline constexpr std::array<std::string_view, 2> kClientWorkarounds = {"outlook-no-nuls",
-                                                                     "oe-ns-eoh"};
+                                                                       "oe-ns-eoh"};
 inline constexpr std::array<std::string_view, 3> kPlaintextAuthValues = {"never", "loopback",
                                                                          "always"};
 
 // mail.location may name its backend, as in "maildir:/var/mail/%u" or "mbox:/var/mail/%u".
 inline constexpr std::string_view kMaildirPrefix = "maildir:";
 inline constexpr std::string_view kMboxPrefix = "mbox:";
+// "postgres:CONNINFO" (mail.location, auth.passdb): a libpq connection string or URI.
+inline constexpr std::string_view kPostgresPrefix = "postgres:";
 
 // The backend prefix of a mail location ("maildir:", "mbox:") or an empty view.
 inline std::string_view location_prefix(std::string_view location) {

@@ -203,6 +203,12 @@ fs::path path_of(const toml::node& node, const fs::path& base_dir) {
 // prefix ("maildir:", "mbox:") stays in front of the resolved path.
 std::string location_of(const toml::node& node, const fs::path& base_dir) {
   const std::string location = string_of(node);
+  if (location.starts_with(detail::kPostgresPrefix)) {
+    if (location.size() == detail::kPostgresPrefix.size()) {
+      throw std::invalid_argument("empty PostgreSQL connection string after \"postgres:\"");
+    }
+    return location;
+  }
   const std::string_view prefix = detail::location_prefix(location);
   const fs::path path = location.substr(prefix.size());
   if (path.empty()) {
@@ -211,6 +217,16 @@ std::string location_of(const toml::node& node, const fs::path& base_dir) {
   }
   if (path.is_absolute() || location.substr(prefix.size()).starts_with("%h")) return location;
   return std::string(prefix) + (base_dir / path).lexically_normal().string();
+}
+
+std::string passdb_of(const toml::node& node) {
+  std::string passdb = string_of(node);
+  if (!passdb.starts_with(detail::kPostgresPrefix) ||
+      passdb.size() == detail::kPostgresPrefix.size()) {
+    throw std::invalid_argument(
+        "expected \"postgres:CONNINFO\" (leave the key out for auth.passwd)");
+  }
+  return passdb;
 }
 
 std::string response_text_of(const toml::node& node) {
@@ -298,7 +314,8 @@ unsigned mode_of(const toml::node& node) {
 std::vector<std::string> mechanism_list_of(const toml::node& node) {
   const toml::array* array = node.as_array();
   if (array == nullptr) {
-    throw std::invalid_argument(fmt::format("expected an array of strings, not {}", type_name(node)));
+    throw std::invalid_argument(
+        fmt::format("expected an array of strings, not {}", type_name(node)));
   }
   std::vector<std::string> names;
   for (const toml::node& element : *array) {
@@ -316,7 +333,8 @@ std::vector<std::string> mechanism_list_of(const toml::node& node) {
 std::vector<std::string> workaround_list_of(const toml::node& node) {
   const toml::array* array = node.as_array();
   if (array == nullptr) {
-    throw std::invalid_argument(fmt::format("expected an array of strings, not {}", type_name(node)));
+    throw std::invalid_argument(
+        fmt::format("expected an array of strings, not {}", type_name(node)));
   }
   std::vector<std::string> names;
   for (const toml::node& element : *array) {
@@ -357,8 +375,8 @@ std::vector<CertificatePair> certificates_of(const toml::node& node, const fs::p
     CertificatePair pair;
     for (auto&& [key, value] : *table) {
       if (key.str() != "cert" && key.str() != "key") {
-        throw std::invalid_argument(fmt::format("unknown key \"{}\" in an entry (known: cert, key)",
-                                                key.str()));
+        throw std::invalid_argument(
+            fmt::format("unknown key \"{}\" in an entry (known: cert, key)", key.str()));
       }
       (key.str() == "cert" ? pair.cert : pair.key) = path_of(value, base_dir);
     }
@@ -392,6 +410,7 @@ void read_privileges(Section& section, PrivilegeSettings& privileges) {
 void read_auth(Section& section, AuthSettings& auth) {
   const fs::path& base = section.origin().base_dir;
   read(section, "passwd", auth.passwd, [&](const toml::node& n) { return path_of(n, base); });
+  read(section, "passdb", auth.passdb, passdb_of);
   read(section, "plaintext_auth", auth.plaintext_auth, plaintext_auth_of);
   read(section, "apop", auth.apop, bool_of);
   read(section, "failure_delay", auth.failure_delay, duration_of);

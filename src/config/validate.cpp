@@ -3,11 +3,11 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <grp.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
 
@@ -102,8 +102,8 @@ class Validator {
     SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
     if (!ctx) fail("tls", "cannot create a TLS context: " + openssl_error());
     if (SSL_CTX_use_certificate_chain_file(ctx.get(), pair.cert.c_str()) != 1) {
-      fail("tls.certificates", fmt::format("{}: not a PEM certificate chain: {}",
-                                           pair.cert.string(), openssl_error()));
+      fail("tls.certificates",
+           fmt::format("{}: not a PEM certificate chain: {}", pair.cert.string(), openssl_error()));
     }
     const PkeyPtr key = read_private_key("tls.certificates", pair.key);
     if (X509_check_private_key(SSL_CTX_get0_certificate(ctx.get()), key.get()) != 1) {
@@ -182,8 +182,15 @@ class Validator {
   }
 
   void check_passwd() const {
-    if (config_.auth.passwd.empty()) fail("auth.passwd", "not set; name the passwd file");
-    check_readable("auth.passwd", config_.auth.passwd);
+    if (!config_.auth.passdb.empty()) {
+      check_postgres("auth.passdb", config_.auth.passdb);
+      if (config_.auth.rehash) {
+        fail("auth.rehash", "works only with auth.passwd, not with a PostgreSQL auth.passdb");
+      }
+    } else {
+      if (config_.auth.passwd.empty()) fail("auth.passwd", "not set; name the passwd file");
+      check_readable("auth.passwd", config_.auth.passwd);
+    }
     if (config_.auth.max_attempts == 0) fail("auth.max_attempts", "must be at least 1");
   }
 
@@ -200,7 +207,17 @@ class Validator {
     }
   }
 
+  // The syntax only: whether the database answers is up to the first connection.
+  void check_postgres(std::string_view key, std::string_view value) const {
+    if (!value.starts_with(detail::kPostgresPrefix) ||
+        value.size() == detail::kPostgresPrefix.size()) {
+      fail(key, fmt::format("\"{}\": expected postgres:CONNINFO", mask_secrets(value)));
+    }
+  }
+
   void check_location(std::string_view location) const {
+    if (location.starts_with(detail::kPostgresPrefix))
+      return check_postgres("mail.location", location);
     location.remove_prefix(detail::location_prefix(location).size());
     if (!location.starts_with('/') && !location.starts_with("%h")) {
       fail("mail.location",
@@ -312,8 +329,10 @@ class Validator {
     if (::stat(privileges.chroot.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
       fail("privileges.chroot", fmt::format("{} is not a directory", privileges.chroot.string()));
     }
-    check_inside_chroot("auth.passwd", config_.auth.passwd.string());
+    if (config_.auth.passdb.empty())
+      check_inside_chroot("auth.passwd", config_.auth.passwd.string());
     std::string_view location = config_.mail.location;
+    if (location.starts_with(detail::kPostgresPrefix)) return;
     location.remove_prefix(detail::location_prefix(location).size());
     if (location.starts_with("%h")) {
       fail("mail.location", "cannot start with %h together with privileges.chroot");

@@ -137,6 +137,11 @@ void write_privileges(TomlWriter& out, const PrivilegeSettings& privileges) {
 void write_auth(TomlWriter& out, const AuthSettings& auth) {
   out.section("auth");
   out.path("passwd", auth.passwd, "not set");
+  if (auth.passdb.empty()) {
+    out.comment("passdb", "not set (users from auth.passwd)");
+  } else {
+    out.string("passdb", auth.passdb);
+  }
   out.string("plaintext_auth", to_string(auth.plaintext_auth));
   out.boolean("apop", auth.apop);
   out.duration("failure_delay", auth.failure_delay);

@@ -204,11 +204,29 @@ asio::awaitable<std::size_t> read_some(TlsSocket& tls, std::span<char> buffer) {
 
 enum class SendResult { sent, not_started, aborted };
 
+// A database-backed maildrop waits on the network for every chunk: that goes to the blocking
+// pool. Files are read in place, as a thread hop per chunk would cost more than the read.
+asio::awaitable<Result<std::unique_ptr<store::MessageReader>>> open_reader(Connection& conn,
+                                                                           std::size_t index) {
+  store::Mailbox& mailbox = *conn.mailbox;
+  if (!mailbox.reads_block()) co_return mailbox.open_message(index);
+  auto reader =
+      co_await conn.env.pool.run([&mailbox, index] { return mailbox.open_message(index); });
+  co_return reader;
+}
+
+asio::awaitable<Result<std::size_t>> read_chunk(Connection& conn, store::MessageReader& reader,
+                                                std::span<char> chunk) {
+  if (!conn.mailbox->reads_block()) co_return reader.read(chunk);
+  auto got = co_await conn.env.pool.run([&reader, chunk] { return reader.read(chunk); });
+  co_return got;
+}
+
 // Streams one message as the body of a RETR/TOP response.
 template <class Stream>
 asio::awaitable<std::pair<SendResult, pop3::RetrieveStatus>> send_message(
     Stream& stream, Connection& conn, const pop3::Retrieve& request) {
-  auto reader = conn.mailbox->open_message(request.index);
+  auto reader = co_await open_reader(conn, request.index);
   if (!reader) {
     auto status = reader.error().is(errc::not_found) ? pop3::RetrieveStatus::vanished
                                                      : pop3::RetrieveStatus::temporary_failure;
@@ -220,7 +238,7 @@ asio::awaitable<std::pair<SendResult, pop3::RetrieveStatus>> send_message(
   std::string out = request.ok_line;
   std::vector<char> chunk(kMessageChunk);
   while (!encoder.done()) {
-    auto got = (*reader)->read(chunk);
+    auto got = co_await read_chunk(conn, **reader, chunk);
     if (!got) {
       spdlog::error("session={} event=read-failed msg={} error=\"{}\"", conn.id, request.index + 1,
                     got.error().describe());

@@ -1,6 +1,6 @@
 // Storage interface: the server opens a locked snapshot of a maildrop, streams messages out of it
-// and applies deletions at UPDATE time. Backends: maildir (here), later mbox and PostgreSQL, and
-// an in-memory one for tests. All calls may block: run them off the I/O threads.
+// and applies deletions at UPDATE time. Backends: Maildir, mbox, PostgreSQL, and an in-memory one
+// for tests. All calls may block: run them off the I/O threads.
 #pragma once
 
 #include <chrono>
@@ -29,6 +29,9 @@ class Mailbox {
  public:
   virtual ~Mailbox() = default;
   virtual const std::vector<MessageInfo>& messages() const = 0;
+  // True when open_message() and MessageReader::read() wait on the network (a database), so the
+  // server runs them on the blocking pool rather than on its I/O thread.
+  virtual bool reads_block() const { return false; }
   // errc::not_found if the message vanished behind our back.
   virtual Result<std::unique_ptr<MessageReader>> open_message(std::size_t index) = 0;
   // UPDATE state: removes these messages (0-based indices into messages()). Messages that are

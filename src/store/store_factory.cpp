@@ -4,12 +4,14 @@
 
 #include "store/maildir_store.hpp"
 #include "store/mbox_store.hpp"
+#include "store/pg_store.hpp"
 
 namespace mailport::store {
 namespace {
 
 constexpr std::string_view kMaildirPrefix = "maildir:";
 constexpr std::string_view kMboxPrefix = "mbox:";
+constexpr std::string_view kPostgresPrefix = "postgres:";
 
 std::vector<Result<void>> deliver_to_maildir_users(std::span<const UserContext> users,
                                                    const std::string& path_template,
@@ -36,6 +38,9 @@ std::vector<Result<void>> deliver_to_maildir_users(std::span<const UserContext> 
 }  // namespace
 
 MailLocation parse_mail_location(std::string_view location) {
+  if (location.starts_with(kPostgresPrefix)) {
+    return {StoreKind::postgres, std::string(location.substr(kPostgresPrefix.size()))};
+  }
   if (location.starts_with(kMboxPrefix)) {
     return {StoreKind::mbox, std::string(location.substr(kMboxPrefix.size()))};
   }
@@ -45,6 +50,9 @@ MailLocation parse_mail_location(std::string_view location) {
 
 std::unique_ptr<MailStore> make_store(const MailLocation& location, const StoreOptions& options,
                                       std::optional<ChurnSettings> churn) {
+  if (location.kind == StoreKind::postgres) {
+    return std::make_unique<PgStore>(pg::shared_pool(location.path_template));
+  }
   if (location.kind == StoreKind::mbox) {
     return std::make_unique<MboxStore>(location.path_template,
                                        MboxOptions{.lock_timeout = options.lock_timeout});
@@ -58,6 +66,9 @@ std::vector<Result<void>> deliver_message(const MailLocation& location,
                                           const StoreOptions& options) {
   if (location.kind == StoreKind::maildir) {
     return deliver_to_maildir_users(users, location.path_template, message);
+  }
+  if (location.kind == StoreKind::postgres) {
+    return deliver_to_postgres(*pg::shared_pool(location.path_template), users, message);
   }
   std::vector<Result<void>> results;
   for (const UserContext& user : users) {

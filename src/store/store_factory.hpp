@@ -1,6 +1,7 @@
 // Picks the backend a mail location names: "maildir:TEMPLATE" or a plain TEMPLATE is a Maildir,
-// "mbox:TEMPLATE" a Unix spool file. Both the server (reading) and local delivery (writing) go
-// through here, so they always agree on where a user's mail is.
+// "mbox:TEMPLATE" a Unix spool file, "postgres:CONNINFO" a PostgreSQL database. Both the server
+// (reading) and local delivery (writing) go through here, so they always agree on where a user's
+// mail is.
 #pragma once
 
 #include <chrono>
@@ -16,11 +17,11 @@
 
 namespace mailport::store {
 
-enum class StoreKind { maildir, mbox };
+enum class StoreKind { maildir, mbox, postgres };
 
 struct MailLocation {
   StoreKind kind = StoreKind::maildir;
-  std::string path_template;  // without the backend prefix
+  std::string path_template;  // without the backend prefix; for postgres the CONNINFO
 };
 
 MailLocation parse_mail_location(std::string_view location);

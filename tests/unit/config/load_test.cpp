@@ -225,7 +225,7 @@ const BadCase kBadCases[] = {
     {"DuplicateKey", "threads = 1\nthreads = 2\n", 2, "", ""},
     {"UnknownTopLevelKey", "threads = 1\nthread = 2\n", 2, "thread", "unknown key"},
     {"UnknownNestedKey", "[auth]\napop = true\nmax_attempt = 3\n", 3, "auth.max_attempt",
-     "unknown key (known here: passwd, plaintext_auth"},
+     "unknown key (known here: passwd, passdb, plaintext_auth"},
     {"UnknownTable", "[listen]\npop3 = \"off\"\n[smtp]\nport = 25\n", 3, "smtp", "unknown key"},
     {"UnknownDottedKey", "auth.passwd_file = \"x\"\n", 1, "auth.passwd_file", "unknown key"},
     {"FirstUnknownInFileOrder", "[mail]\nzz = 1\naa = 2\n", 2, "mail.zz", "unknown key"},
@@ -291,6 +291,12 @@ const BadCase kBadCases[] = {
     {"UnknownClientWorkaround", "[session]\nclient_workarounds = [\"tb-eoh\"]\n", 2,
      "session.client_workarounds", "is not one of"},
     {"UnknownLimitsKey", "[limits]\nmax_conections = 5\n", 2, "limits.max_conections", ""},
+    {"PassdbNotPostgres", "[auth]\npassdb = \"ldap://x\"\n", 2, "auth.passdb",
+     "expected \"postgres:CONNINFO\""},
+    {"PassdbEmptyConninfo", "[auth]\npassdb = \"postgres:\"\n", 2, "auth.passdb",
+     "expected \"postgres:CONNINFO\""},
+    {"PostgresLocationEmpty", "[mail]\nlocation = \"postgres:\"\n", 2, "mail.location",
+     "empty PostgreSQL connection string"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Cases, LoadBad, ::testing::ValuesIn(kBadCases),
@@ -315,6 +321,16 @@ TEST(LoadFile, ResolvesRelativePathsAgainstTheFilesDirectory) {
   EXPECT_EQ(config.tls.cert, dir / "etc/cert.pem");
   EXPECT_EQ(config.auth.passwd, dir / "passwd");
   EXPECT_EQ(config.mail.location, (dir / "etc/mail/%u").string());
+}
+
+TEST(LoadFile, PostgresLocationAndPassdbAreKeptVerbatim) {
+  const TempDir dir;
+  write_file(dir / "etc/mailport.toml",
+             "[auth]\npassdb = \"postgres:host=db1 dbname=mail\"\n"
+             "[mail]\nlocation = \"postgres:postgresql://mp@db1/mail\"\n");
+  const Config config = load_file(dir / "etc/mailport.toml");
+  EXPECT_EQ(config.auth.passdb, "postgres:host=db1 dbname=mail");
+  EXPECT_EQ(config.mail.location, "postgres:postgresql://mp@db1/mail");
 }
 
 TEST(LoadFile, ErrorsNameTheFileAsGiven) {

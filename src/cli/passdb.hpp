@@ -1,0 +1,14 @@
+// The user database of serve and deliver: a passwd file or PostgreSQL.
+#pragma once
+
+#include <memory>
+
+#include "auth/passwd_file.hpp"
+#include "config/config.hpp"
+
+namespace mailport::cli {
+
+// auth.passdb (PostgreSQL) if set, else the passwd file auth.passwd.
+std::unique_ptr<auth::PassDb> open_passdb(const config::Config& config);
+
+}  // namespace mailport::cli

@@ -1,0 +1,80 @@
+"""Fixtures for the cluster tests: one PostgreSQL per test session, a fresh database per test,
+and mailport instances that all serve it."""
+
+import subprocess
+
+import pytest
+
+from conftest import BIN, Server
+from support import postgres
+
+
+class Database:
+    def __init__(self, cluster, name):
+        self.cluster = cluster
+        self.name = name
+        self.conninfo = cluster.conninfo(name)
+        self.spec = "postgres:" + self.conninfo
+
+    def sql(self, query):
+        return self.cluster.psql(query, self.name)
+
+    def mailport(self, *args, input=b""):
+        return subprocess.run([BIN, *args], input=input, capture_output=True, timeout=60)
+
+    def add_user(self, name, password):
+        result = self.mailport("user", "add", name, "--passdb", self.spec, "--scheme", "PLAIN",
+                               input=password.encode() + b"\n")
+        assert result.returncode == 0, result.stderr
+
+    def deliver(self, user, message: bytes):
+        return self.mailport("deliver", "-d", user, "--passdb", self.spec, "--mail", self.spec,
+                             input=message)
+
+    def uidls(self, user):
+        return [row[0] for row in self.sql(
+            "SELECT m.uidl FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id "
+            f"WHERE b.login = '{user}' ORDER BY m.id")]
+
+
+class Instance(Server):
+    """A mailport process whose users and mail are in the test database."""
+
+    def __init__(self, tmp, pki, database, args=()):
+        tmp.mkdir(parents=True, exist_ok=True)
+        super().__init__(tmp, pki, users={},
+                         args=["--passdb", database.spec, "--mail", database.spec,
+                               "--plaintext-auth", "loopback", *args])
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    reason = postgres.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    cluster = postgres.Postgres().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def db(pg_cluster):
+    return Database(pg_cluster, pg_cluster.create_database())
+
+
+@pytest.fixture
+def instances(db, tmp_path, pki):
+    """instances(n, args) starts n mailport processes on the test database."""
+    started = []
+
+    def start(count=2, args=()):
+        new = []
+        for _ in range(count):
+            instance = Instance(tmp_path / f"instance{len(started)}", pki, db, args)
+            started.append(instance)
+            new.append(instance.start())
+        return new
+
+    yield start
+    for instance in started:
+        instance.stop()
