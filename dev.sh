@@ -14,7 +14,7 @@ PACKAGES=(
   libsodium-dev libargon2-dev libcrypt-dev libgsasl-dev prometheus-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev python3 python3-pytest curl dovecot-pop3d postfix
   fetchmail getmail6 libmail-pop3client-perl libio-socket-ssl-perl neomutt mailutils fail2ban
-  testssl.sh systemd
+  testssl.sh systemd haproxy
   postgresql libpq-dev
 )
 # Only the sanitizer and fuzzing stages need these.

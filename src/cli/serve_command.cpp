@@ -29,7 +29,7 @@ struct ServeOptions {
   std::optional<std::string> pop3, pop3s, cert, key, passwd, passdb, mail, plaintext_auth,
       log_level;
   std::optional<std::string> log_format, metrics;
-  std::optional<std::string> failure_delay, lock_timeout;
+  std::optional<std::string> failure_delay, lock_timeout, proxy_trusted;
   std::optional<unsigned> threads;
   std::vector<std::string> lmtp;  // every --lmtp together replaces lmtp.listen
 };
@@ -54,6 +54,22 @@ std::chrono::milliseconds duration_flag(const std::string& flag, const std::stri
     fail(kExitUsage, flag + " " + value + ": " + e.what());
   }
 }
+// "10.0.0.5,10.0.1.0/24" -> each checked; "" clears the list.
+std::vector<std::string> cidr_list_flag(const std::string& flag, const std::string& value) {
+  std::vector<std::string> cidrs;
+  for (std::size_t start = 0; start < value.size();) {
+    const std::size_t comma = std::min(value.find(',', start), value.size());
+    const std::string cidr = value.substr(start, comma - start);
+    if (auto parsed = net::parse_cidr(cidr); !parsed || cidr.empty()) {
+      fail(kExitUsage, flag + " " + value + ": \"" + cidr + "\" is not an address or CIDR");
+    }
+    cidrs.push_back(cidr);
+    start = comma + 1;
+    if (comma + 1 == value.size()) fail(kExitUsage, flag + " " + value + ": trailing comma");
+  }
+  return cidrs;
+}
+
 
 // Flags override the file; they name an exact key each (docs/configuration.md).
 void apply_flags(const ServeOptions& options, config::Config& config) {
@@ -101,6 +117,10 @@ void apply_flags(const ServeOptions& options, config::Config& config) {
   if (options.lock_timeout) {
     config.mail.lock_timeout = duration_flag("--lock-timeout", *options.lock_timeout);
     overridden("mail.lock_timeout");
+  if (options.proxy_trusted) {
+    config.listen.proxy_trusted = cidr_list_flag("--proxy-trusted", *options.proxy_trusted);
+    overridden("listen.proxy_trusted");
+  }
   }
   if (options.threads) config.threads = *options.threads, overridden("threads");
   if (options.log_level) config.log_level = *options.log_level, overridden("log_level");
@@ -311,6 +331,9 @@ void setup_serve_command(CLI::App& app) {
   serve->add_option("--lock-timeout", options->lock_timeout,
                     "How long a login waits for a mailbox in use (e.g. 5s)");
   serve->add_option("--threads", options->threads, "I/O threads (0 = one per core)");
+  serve->add_option("--proxy-trusted", options->proxy_trusted,
+                    "Load balancers that must send a PROXY protocol header (v1 or v2), on every "
+                    "listener: CIDR[,CIDR...]");
   serve->add_option("--log-level", options->log_level, "trace, debug, info, warn or error");
   serve->add_option("--log-format", options->log_format,
                     "text (key=value, default) or json (one object per line)");

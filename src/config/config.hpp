@@ -63,6 +63,9 @@ struct ListenerSettings {
   // Embedded default only: if the privileged port cannot be bound, use this one instead.
   std::optional<std::uint16_t> pop3_fallback_port;
   std::optional<std::uint16_t> pop3s_fallback_port;
+  // Load balancers whose connections (on every listener, LMTP over TCP included) must start with
+  // a PROXY protocol header naming the real client. Empty = no PROXY protocol.
+  std::vector<std::string> proxy_trusted;
 
   bool operator==(const ListenerSettings&) const = default;
 };

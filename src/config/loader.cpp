@@ -362,6 +362,7 @@ void read_metrics(Section& section, MetricsSettings& metrics) {
 void read_listen(Section& section, ListenerSettings& listen) {
   read(section, "pop3", listen.pop3, endpoint_of);
   read(section, "pop3s", listen.pop3s, endpoint_of);
+  read(section, "proxy_trusted", listen.proxy_trusted, cidr_list_of);
 }
 
 // [[tls.certificates]] (or an array of inline tables): each entry a cert and a key path.

@@ -107,6 +107,7 @@ void write_listen(TomlWriter& out, const ListenerSettings& listen) {
     out.note(
         fmt::format("pop3s falls back to port {} if it cannot bind", *listen.pop3s_fallback_port));
   }
+  out.strings("proxy_trusted", listen.proxy_trusted);
 }
 
 void write_tls(TomlWriter& out, const TlsSettings& tls) {

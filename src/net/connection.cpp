@@ -100,12 +100,15 @@ std::string make_apop_timestamp() {
 
 // Per-connection state shared by the session coroutine and its watchdog.
 struct Connection {
-  Connection(ConnectionEnv env, tcp::socket socket, ListenerKind kind, std::uint64_t id)
+  Connection(ConnectionEnv env, tcp::socket socket, ListenerKind kind, std::uint64_t id,
+             ClientOrigin origin)
       : env(env),
         socket(std::move(socket)),
         timer(this->socket.get_executor()),
         kind(kind),
         id(id),
+        origin(std::move(origin)),
+        peer(this->origin.peer),
         session(make_options()) {}
 
   pop3::Options make_options() {
@@ -113,11 +116,11 @@ struct Connection {
     pop3::Options options;
     options.tls_active = kind == ListenerKind::pop3s;  // TLS from the first byte
     options.stls_offered = kind == ListenerKind::pop3 && env.tls != nullptr;
-    asio::error_code ec;
-    peer = socket.remote_endpoint(ec);
+    // A proxied client whose address the proxy did not send is neither local nor trusted, however
+    // local the proxy is.
     options.plaintext_auth_allowed =
-        plaintext_allowed(config.auth.plaintext_auth, peer.address()) ||
-        env.guard.trusted(peer.address());
+        origin.address_known && (plaintext_allowed(config.auth.plaintext_auth, peer.address()) ||
+                                 env.guard.trusted(peer.address()));
     options.apop_enabled = config.auth.apop;
     if (options.apop_enabled) options.apop_timestamp = make_apop_timestamp();
     options.implementation = config.session.implementation;
@@ -162,7 +165,8 @@ struct Connection {
   ListenerKind kind;
   std::uint64_t id;
   metrics::OpenConnection counted{metrics::metrics(), to_string(kind)};
-  tcp::endpoint peer;
+  ClientOrigin origin;
+  tcp::endpoint peer;  // the client, behind any trusted proxy
   pop3::Session session;
   std::unique_ptr<store::Mailbox> mailbox;
 };
@@ -393,8 +397,9 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> conn) {
     conn->close_transport();
     co_return;
   }
-  spdlog::info("session={} event=connect rip={} rport={} listener={}", conn->id,
-               conn->peer.address().to_string(), conn->peer.port(), to_string(conn->kind));
+  spdlog::info("session={} event=connect rip={} rport={} listener={}{}", conn->id,
+               conn->peer.address().to_string(), conn->peer.port(), to_string(conn->kind),
+               conn->origin.log_suffix());
   conn->extend_deadline();
   asio::co_spawn(conn->socket.get_executor(), watchdog(conn), asio::detached);
   if (conn->kind == ListenerKind::pop3s) {
@@ -440,7 +445,17 @@ bool plaintext_allowed(config::PlaintextAuth policy, const asio::ip::address& pe
 
 asio::awaitable<void> serve_connection(ConnectionEnv env, tcp::socket socket, ListenerKind kind,
                                        std::uint64_t session_id) {
-  auto conn = std::make_shared<Connection>(env, std::move(socket), kind, session_id);
+  // Before anything else (TLS, the greeting, the per-address cap): who the client really is.
+  Result<ClientOrigin> origin = co_await accept_origin(socket, env.proxy);
+  if (!origin) {
+    asio::error_code ignored;
+    spdlog::warn("session={} event=proxy-failed proxy={} listener={} error=\"{}\"", session_id,
+                 socket.remote_endpoint(ignored).address().to_string(), to_string(kind),
+                 origin.error().describe());
+    co_return;
+  }
+  auto conn =
+      std::make_shared<Connection>(env, std::move(socket), kind, session_id, std::move(*origin));
   co_await run_session(conn);
 }
 

@@ -12,6 +12,7 @@
 #include "net/abuse_guard.hpp"
 #include "net/blocking_pool.hpp"
 #include "net/login_service.hpp"
+#include "net/proxy_reader.hpp"
 
 namespace mailport::net {
 
@@ -22,6 +23,7 @@ struct ConnectionEnv {
   LoginService& login;
   BlockingPool& pool;
   AbuseGuard& guard;
+  const ProxySettings& proxy;
   asio::ssl::context* tls;  // null when no certificate is configured
   // Keeps `config` and `tls` alive for the whole session after a reload replaced them.
   std::shared_ptr<const void> generation;

@@ -17,10 +17,12 @@
 #include <atomic>
 #include <climits>
 #include <filesystem>
+#include <type_traits>
 
 #include "lmtp/local_delivery.hpp"
 #include "lmtp/session.hpp"
 #include "net/metrics.hpp"
+#include "net/proxy_reader.hpp"
 
 namespace mailport::net {
 namespace {
@@ -62,6 +64,7 @@ struct LmtpEnv {
   BlockingPool& pool;
   lmtp::Options options;
   std::chrono::seconds idle_timeout;
+  ProxySettings proxy;  // for the TCP listeners
 };
 
 template <class Socket>
@@ -150,10 +153,23 @@ asio::awaitable<void> drive(LmtpConnection<Socket>& conn) {
 
 template <class Socket>
 asio::awaitable<void> serve(const LmtpEnv& env, Socket socket) {
-  auto conn = std::make_shared<LmtpConnection<Socket>>(env, std::move(socket),
-                                                       next_lmtp_session.fetch_add(1));
+  const std::uint64_t id = next_lmtp_session.fetch_add(1);
+  std::string origin_fields;  // where a TCP client is, behind any trusted proxy
+  if constexpr (std::is_same_v<Socket, tcp::socket>) {
+    Result<ClientOrigin> origin = co_await accept_origin(socket, env.proxy);
+    if (!origin) {
+      asio::error_code ignored;
+      spdlog::warn("lmtp={} event=proxy-failed proxy={} error=\"{}\"", id,
+                   socket.remote_endpoint(ignored).address().to_string(),
+                   origin.error().describe());
+      co_return;
+    }
+    origin_fields = " rip=" + origin->peer.address().to_string() +
+                    " rport=" + std::to_string(origin->peer.port()) + origin->log_suffix();
+  }
+  auto conn = std::make_shared<LmtpConnection<Socket>>(env, std::move(socket), id);
   metrics::OpenConnection counted(metrics::metrics(), "lmtp");
-  spdlog::info("lmtp={} event=connect", conn->id);
+  spdlog::info("lmtp={} event=connect{}", conn->id, origin_fields);
   conn->extend_deadline();
   asio::co_spawn(conn->socket.get_executor(), watchdog(conn), asio::detached);
   conn->session.start();
@@ -179,7 +195,10 @@ asio::awaitable<void> accept_loop(Acceptor& acceptor, const LmtpEnv& env,
       co_await pause.async_wait(kAsTuple);
       continue;
     }
-    asio::co_spawn(home, serve(env, std::move(socket)), asio::detached);
+    // As the protocol's plain socket type (the accept gave one bound to io_context's executor),
+    // so that TCP connections match what the PROXY header reader takes.
+    using Plain = typename decltype(socket)::protocol_type::socket;
+    asio::co_spawn(home, serve(env, Plain(std::move(socket))), asio::detached);
   }
 }
 
@@ -204,8 +223,9 @@ LmtpServer::LmtpServer(const config::Config& config, auth::PassDb& passdb, Block
   limits.max_message_size = config.lmtp.max_message_size;
   limits.max_recipients = config.lmtp.max_recipients;
   limits.max_bad_commands = config.session.max_bad_commands;
-  listeners_->env.emplace(
-      LmtpEnv{*delivery_, pool_, lmtp::Options{hostname, limits}, config.session.idle_timeout});
+  listeners_->env.emplace(LmtpEnv{*delivery_, pool_, lmtp::Options{hostname, limits},
+                                  config.session.idle_timeout,
+                                  proxy_settings(config.listen.proxy_trusted)});
 }
 
 LmtpServer::~LmtpServer() = default;

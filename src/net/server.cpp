@@ -64,6 +64,7 @@ Server::Server(config::Config config, std::unique_ptr<auth::PassDb> passdb,
   pool_ = std::make_unique<BlockingPool>(threads);
   hash_pool_ = std::make_unique<BlockingPool>(threads);
   guard_ = std::make_unique<AbuseGuard>(abuse_settings(config_));
+  proxy_ = proxy_settings(config_.listen.proxy_trusted);
   login_ = std::make_unique<LoginService>(
       *passdb_, *store_, *pool_, *hash_pool_, *guard_,
       LoginSettings{.lock_timeout = config_.mail.lock_timeout,
@@ -174,7 +175,8 @@ asio::awaitable<void> Server::accept_loop(Listener& listener) {
     asio::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     const std::shared_ptr<const Generation> current = generation();
-    ConnectionEnv env{current->config, *login_, *pool_, *guard_, current->tls.get(), current};
+    ConnectionEnv env{current->config, *login_, *pool_, *guard_, proxy_, current->tls.get(),
+                      current};
     asio::co_spawn(home, serve_connection(env, std::move(socket), listener.kind,
                                           next_session_id_.fetch_add(1)),
                    asio::detached);

@@ -19,6 +19,7 @@
 #include "net/abuse_guard.hpp"
 #include "net/blocking_pool.hpp"
 #include "net/login_service.hpp"
+#include "net/proxy_reader.hpp"
 #include "net/tls_context.hpp"
 #include "store/mail_store.hpp"
 
@@ -85,6 +86,7 @@ class Server {
   std::unique_ptr<BlockingPool> pool_;
   std::unique_ptr<BlockingPool> hash_pool_;
   std::unique_ptr<AbuseGuard> guard_;
+  ProxySettings proxy_;  // listen.proxy_trusted, bound at start-up like the listeners
   std::unique_ptr<LoginService> login_;
   std::unique_ptr<LmtpServer> lmtp_;
   std::shared_ptr<asio::ssl::context> tls_;

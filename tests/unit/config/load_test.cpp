@@ -113,6 +113,12 @@ plaintext_refusal_hint = "Use port 995."
        EXPECT_EQ(c.listen.pop3, std::nullopt);
        EXPECT_EQ(c.listen.pop3s, (Endpoint{"127.0.0.1", 0}));
      }},
+    {"ProxyTrusted", "[listen]\nproxy_trusted = [\"10.0.0.5\", \"10.0.1.0/24\", \"::1\"]\n",
+     [](const Config& c) {
+       EXPECT_EQ(c.listen.proxy_trusted,
+                 (std::vector<std::string>{"10.0.0.5", "10.0.1.0/24", "::1"}));
+       EXPECT_EQ(c.lines.at("listen.proxy_trusted"), 2u);
+     }},
     {"DurationAsIntegerSeconds", "[auth]\nfailure_delay = 3\n[mail]\nlock_timeout = 0\n",
      [](const Config& c) {
        EXPECT_EQ(c.auth.failure_delay, 3s);
@@ -286,6 +292,8 @@ const BadCase kBadCases[] = {
      "auth.trusted_networks", "not a numeric IP address"},
     {"TrustedNetworkBadPrefix", "[auth]\ntrusted_networks = [\"10.0.0.0/33\"]\n", 2,
      "auth.trusted_networks", "bad prefix length"},
+    {"ProxyTrustedNotAnAddress", "[listen]\nproxy_trusted = [\"haproxy.lan\"]\n", 2,
+     "listen.proxy_trusted", "not a numeric IP address"},
     {"TrustedNetworksNotAnArray", "[auth]\ntrusted_networks = \"10.0.0.0/8\"\n", 2,
      "auth.trusted_networks", "expected an array"},
     {"UnknownClientWorkaround", "[session]\nclient_workarounds = [\"tb-eoh\"]\n", 2,

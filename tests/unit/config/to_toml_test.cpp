@@ -53,6 +53,7 @@ log_level = "warn"
 [listen]
 pop3 = "[::]:110"
 pop3s = "off"
+proxy_trusted = ["10.0.0.5", "2001:db8::/64"]
 [tls]
 cert = "cert.pem"
 key = "key.pem"
