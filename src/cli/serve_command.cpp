@@ -14,6 +14,7 @@
 #include "cli/common.hpp"
 #include "cli/passdb.hpp"
 #include "config/config.hpp"
+#include "net/abuse_guard.hpp"
 #include "net/log_format.hpp"
 #include "net/metrics.hpp"
 #include "net/metrics_server.hpp"
@@ -54,6 +55,7 @@ std::chrono::milliseconds duration_flag(const std::string& flag, const std::stri
     fail(kExitUsage, flag + " " + value + ": " + e.what());
   }
 }
+
 // "10.0.0.5,10.0.1.0/24" -> each checked; "" clears the list.
 std::vector<std::string> cidr_list_flag(const std::string& flag, const std::string& value) {
   std::vector<std::string> cidrs;
@@ -69,7 +71,6 @@ std::vector<std::string> cidr_list_flag(const std::string& flag, const std::stri
   }
   return cidrs;
 }
-
 
 // Flags override the file; they name an exact key each (docs/configuration.md).
 void apply_flags(const ServeOptions& options, config::Config& config) {
@@ -117,10 +118,10 @@ void apply_flags(const ServeOptions& options, config::Config& config) {
   if (options.lock_timeout) {
     config.mail.lock_timeout = duration_flag("--lock-timeout", *options.lock_timeout);
     overridden("mail.lock_timeout");
+  }
   if (options.proxy_trusted) {
     config.listen.proxy_trusted = cidr_list_flag("--proxy-trusted", *options.proxy_trusted);
     overridden("listen.proxy_trusted");
-  }
   }
   if (options.threads) config.threads = *options.threads, overridden("threads");
   if (options.log_level) config.log_level = *options.log_level, overridden("log_level");
