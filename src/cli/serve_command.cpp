@@ -282,10 +282,10 @@ void run_serve(const ServeOptions& options) {
       options.config_file ? std::optional(std::filesystem::absolute(*options.config_file))
                           : std::nullopt;
   config = runtime_paths(std::move(config));
-  net::Server server(config, std::make_unique<net::MailOwnerCheck>(open_passdb(config)),
-                     store::make_store(store::parse_mail_location(config.mail.location),
-                                       {.lock_timeout = config.mail.lock_timeout},
-                                       churn_settings(config.mail)));
+  net::Server server(
+      config, std::make_unique<net::MailOwnerCheck>(open_passdb(config)),
+      store::make_store(store::parse_mail_location(config.mail.location),
+                        {.lock_timeout = config.mail.lock_timeout}, churn_settings(config.mail)));
   if (auto opened = server.open(); !opened) fail(kExitConfig, opened.error().describe());
   const std::unique_ptr<net::metrics::MetricsServer> metrics = serve_metrics(config, server);
   settle_privileges(config, run_as, server);

@@ -134,7 +134,7 @@ class PullRun {
   }
   Result<void> connect_and_login();
   Result<std::vector<ServerMessage>> listing();
-  Result<void> copy(std::vector<ServerMessage>& todo);
+  Result<void> copy(std::vector<ServerMessage>& pending);
   Result<void> copy_one(const ServerMessage& message);
 
   const PullOptions& options_;
@@ -247,16 +247,16 @@ Result<void> PullRun::copy_one(const ServerMessage& message) {
   return {};
 }
 
-Result<void> PullRun::copy(std::vector<ServerMessage>& todo) {
+Result<void> PullRun::copy(std::vector<ServerMessage>& pending) {
   std::size_t done = 0;
-  while (done < todo.size()) {
+  while (done < pending.size()) {
     const std::size_t batch = std::max(kMinBatch, map_.size() / 4);
-    const std::size_t end = std::min(todo.size(), done + batch);
+    const std::size_t end = std::min(pending.size(), done + batch);
     bool reserved = false;
     for (std::size_t i = done; i < end; ++i) {
-      if (!todo[i].base.empty()) continue;  // reserved by an earlier run
-      todo[i].base = unique_base(host_, todo[i].size);
-      auto added = map_.add(todo[i].base, todo[i].uidl);
+      if (!pending[i].base.empty()) continue;  // reserved by an earlier run
+      pending[i].base = unique_base(host_, pending[i].size);
+      auto added = map_.add(pending[i].base, pending[i].uidl);
       if (!added) return added.error();
       reserved = true;
     }
@@ -264,9 +264,9 @@ Result<void> PullRun::copy(std::vector<ServerMessage>& todo) {
       if (auto saved = local_->save_map(map_); !saved) return saved;
     }
     for (std::size_t i = done; i < end; ++i) {
-      if (auto copied = copy_one(todo[i]); !copied) return copied;
+      if (auto copied = copy_one(pending[i]); !copied) return copied;
     }
-    note(std::to_string(report_.copied) + " of " + std::to_string(todo.size()) + " copied");
+    note(std::to_string(report_.copied) + " of " + std::to_string(pending.size()) + " copied");
     done = end;
   }
   return {};
@@ -286,7 +286,7 @@ Result<PullReport> PullRun::run() {
   if (!present) return present.error();
   std::map<std::string, std::string> base_of_uidl;
   for (const auto& [base, uidl] : map_.entries()) base_of_uidl.emplace(uidl, base);
-  std::vector<ServerMessage> todo;
+  std::vector<ServerMessage> pending;
   for (auto& message : *messages) {
     if (const auto it = base_of_uidl.find(message.uidl); it != base_of_uidl.end()) {
       if (present->contains(it->second)) {
@@ -295,9 +295,9 @@ Result<PullReport> PullRun::run() {
       }
       message.base = it->second;  // reserved, never stored: fetch it under the same name
     }
-    todo.push_back(std::move(message));
+    pending.push_back(std::move(message));
   }
-  if (auto copied = copy(todo); !copied) return copied.error();
+  if (auto copied = copy(pending); !copied) return copied.error();
   if (auto quit = client_->quit(); !quit) warn("QUIT failed: " + client::error_text(quit.error()));
   if (report_.copied + report_.already_local + report_.failed.size() != messages->size()) {
     return make_error(errc::temporary_failure, "count mismatch after the copy");

@@ -196,8 +196,8 @@ asio::awaitable<bool> write_all(TlsSocket& tls, std::string_view data) {
 }
 
 asio::awaitable<std::size_t> read_some(tcp::socket& socket, std::span<char> buffer) {
-  auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer.data(), buffer.size()),
-                                                 kAsTuple);
+  auto [ec, n] =
+      co_await socket.async_read_some(asio::buffer(buffer.data(), buffer.size()), kAsTuple);
   co_return ec ? 0 : n;
 }
 

@@ -8,8 +8,8 @@
 #include <asio/ssl/context.hpp>
 #include <atomic>
 #include <functional>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 

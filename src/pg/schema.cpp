@@ -66,9 +66,9 @@ Result<void> apply(Connection& connection, SchemaState& state) {
   auto version = current_version(connection);
   if (!version) return version.error();
   state.version_before = state.version_after = *version;
-  auto todo = pending_migrations(*version);
-  if (!todo) return todo.error();
-  for (const Migration& migration : *todo) {
+  auto to_apply = pending_migrations(*version);
+  if (!to_apply) return to_apply.error();
+  for (const Migration& migration : *to_apply) {
     if (auto applied = connection.execute_script(migration.sql); !applied) {
       return make_error(
           errc::permanent_failure,
@@ -103,11 +103,11 @@ Result<std::vector<Migration>> pending_migrations(int current) {
                           " is newer than this mailport knows (" +
                           std::to_string(latest_version()) + "); upgrade mailport");
   }
-  std::vector<Migration> todo;
+  std::vector<Migration> to_apply;
   for (const Migration& migration : kMigrations) {
-    if (migration.version > current) todo.push_back(migration);
+    if (migration.version > current) to_apply.push_back(migration);
   }
-  return todo;
+  return to_apply;
 }
 
 Result<SchemaState> ensure_schema(Connection& connection) {

@@ -208,7 +208,7 @@ class Session {
   std::unique_ptr<sasl::Mechanism> sasl_;    // an AUTH exchange waiting for a client response
   std::optional<Event> pending_event_;       // produced by a complete_*() call; poll() returns it
   Maildrop maildrop_;
-  std::optional<std::size_t> retr_index_;  // the RETR in progress (TOP leaves it empty)
+  std::optional<std::size_t> retr_index_;       // the RETR in progress (TOP leaves it empty)
   std::vector<std::size_t> retrieved_indices_;  // every successful RETR, in order
   unsigned bad_commands_ = 0;
   unsigned failed_logins_ = 0;

@@ -185,7 +185,8 @@ Result<void> MaildirMailbox::expunge(std::span<const std::size_t> indices) {
 
 bool has_seen_flag(std::string_view name) {
   const auto info = name.find(":2,");
-  return info != std::string_view::npos && name.substr(info + 3).find('S') != std::string_view::npos;
+  return info != std::string_view::npos &&
+         name.substr(info + 3).find('S') != std::string_view::npos;
 }
 
 std::string with_seen_flag(std::string_view name) {
@@ -259,8 +260,7 @@ void log_uidl_problems(const std::filesystem::path& path, const MaildirOpenStats
 }  // namespace
 
 Result<std::unique_ptr<Mailbox>> open_maildir(const std::filesystem::path& path,
-                                              MaildirOpenStats& stats,
-                                              const ChurnSettings* churn) {
+                                              MaildirOpenStats& stats, const ChurnSettings* churn) {
   auto dirs = prepare_maildir(path);
   if (!dirs) return dirs.error();
   auto lock = MaildirLock::acquire(dirs->root.get());

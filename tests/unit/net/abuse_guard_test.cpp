@@ -8,7 +8,9 @@ namespace mailport::net {
 namespace {
 
 using namespace std::chrono_literals;
-asio::ip::address ip(const char* text) { return asio::ip::make_address(text); }
+asio::ip::address ip(const char* text) {
+  return asio::ip::make_address(text);
+}
 
 AbuseSettings small_settings() {
   AbuseSettings settings;
@@ -28,12 +30,18 @@ TEST(Cidr, ParsesAndMatches) {
     const char* address;
     bool inside;
   } cases[] = {
-      {"10.0.0.0/8", "10.200.3.4", true},     {"10.0.0.0/8", "11.0.0.1", false},
-      {"127.0.0.1", "127.0.0.1", true},       {"127.0.0.1", "127.0.0.2", false},
-      {"192.168.1.0/25", "192.168.1.127", true}, {"192.168.1.0/25", "192.168.1.128", false},
-      {"::1", "::1", true},                   {"2001:db8::/32", "2001:db8:1::5", true},
-      {"2001:db8::/32", "2001:db9::1", false}, {"10.0.0.0/8", "::ffff:10.1.1.1", true},
-      {"0.0.0.0/0", "203.0.113.9", true},     {"10.0.0.0/8", "2001:db8::1", false},
+      {"10.0.0.0/8", "10.200.3.4", true},
+      {"10.0.0.0/8", "11.0.0.1", false},
+      {"127.0.0.1", "127.0.0.1", true},
+      {"127.0.0.1", "127.0.0.2", false},
+      {"192.168.1.0/25", "192.168.1.127", true},
+      {"192.168.1.0/25", "192.168.1.128", false},
+      {"::1", "::1", true},
+      {"2001:db8::/32", "2001:db8:1::5", true},
+      {"2001:db8::/32", "2001:db9::1", false},
+      {"10.0.0.0/8", "::ffff:10.1.1.1", true},
+      {"0.0.0.0/0", "203.0.113.9", true},
+      {"10.0.0.0/8", "2001:db8::1", false},
   };
   for (const auto& c : cases) {
     auto cidr = parse_cidr(c.cidr);
@@ -43,8 +51,8 @@ TEST(Cidr, ParsesAndMatches) {
 }
 
 TEST(Cidr, RejectsMalformed) {
-  for (const char* bad : {"", "10.0.0.0/", "10.0.0.0/33", "::1/129", "host.example", "10.0.0.0/8x",
-                          "1.2.3.4/-1"}) {
+  for (const char* bad :
+       {"", "10.0.0.0/", "10.0.0.0/33", "::1/129", "host.example", "10.0.0.0/8x", "1.2.3.4/-1"}) {
     EXPECT_FALSE(parse_cidr(bad)) << bad;
   }
 }

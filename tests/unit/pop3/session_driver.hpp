@@ -23,7 +23,7 @@ struct FakeBackend {
   std::map<std::string, std::string, std::less<>> apop_digests;  // user -> expected digest
   std::vector<FakeMessage> messages;
   std::map<std::string, ScramSecrets, std::less<>> scram;  // user -> SCRAM secrets
-  std::optional<LoginStatus> forced_login_status;  // overrides the password check
+  std::optional<LoginStatus> forced_login_status;          // overrides the password check
   RetrieveStatus retrieve_status = RetrieveStatus::ok;
   bool stls_ok = true;
   bool update_ok = true;
