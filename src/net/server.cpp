@@ -1,7 +1,9 @@
 #include "net/server.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -101,8 +103,7 @@ Result<void> Server::open() {
     }
   }
   if (listen.pop3s) {
-    if (auto bound =
-            bind_listener(ListenerKind::pop3s, *listen.pop3s, listen.pop3s_fallback_port);
+    if (auto bound = bind_listener(ListenerKind::pop3s, *listen.pop3s, listen.pop3s_fallback_port);
         !bound) {
       return bound;
     }
@@ -143,8 +144,8 @@ Result<void> Server::bind_listener(ListenerKind kind, const config::Endpoint& en
   }
   if (ec) {
     return make_error(errc::invalid_input, "cannot listen for " + std::string(to_string(kind)) +
-                                               " on " + config::format_endpoint(endpoint) +
-                                               ": " + ec.message());
+                                               " on " + config::format_endpoint(endpoint) + ": " +
+                                               ec.message());
   }
   bound_.push_back({kind, listener->acceptor.local_endpoint(), fell_back});
   listeners_.push_back(std::move(listener));
@@ -175,15 +176,41 @@ asio::awaitable<void> Server::accept_loop(Listener& listener) {
     asio::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     const std::shared_ptr<const Generation> current = generation();
-    ConnectionEnv env{current->config, *login_, *pool_, *guard_, proxy_, current->tls.get(),
-                      current};
-    asio::co_spawn(home, serve_connection(env, std::move(socket), listener.kind,
-                                          next_session_id_.fetch_add(1)),
-                   asio::detached);
+    ConnectionEnv env{current->config,    *login_, *pool_, *guard_, proxy_,
+                      current->tls.get(), current};
+    asio::co_spawn(
+        home,
+        serve_connection(env, std::move(socket), listener.kind, next_session_id_.fetch_add(1)),
+        asio::detached);
   }
 }
 
+namespace {
+
+// Every session holds a socket plus, once logged in, the maildrop's directory and lock
+// descriptors; the usual soft limit of 1024 would stop a server far below its connection caps.
+void raise_descriptor_limit(unsigned max_connections) {
+  constexpr rlim_t kPerConnection = 6;
+  constexpr rlim_t kSpare = 256;  // listeners, users file, certificates, log, metrics
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t wanted = static_cast<rlim_t>(max_connections) * kPerConnection + kSpare;
+  if (limit.rlim_cur >= wanted) return;
+  const rlim_t previous = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+  if (limit.rlim_cur > previous && setrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < wanted) {
+    spdlog::warn(
+        "event=fd-limit open-files={} wanted={}: limits.max_connections={} cannot all be "
+        "served; raise the hard limit (LimitNOFILE= in the systemd unit)",
+        limit.rlim_cur, wanted, max_connections);
+  }
+}
+
+}  // namespace
+
 void Server::run() {
+  raise_descriptor_limit(config_.limits.max_connections);
   // OpenSSL writes TLS records to the socket with write(2), which has no MSG_NOSIGNAL: a client
   // that vanished must cost an EPIPE error, not the process.
   std::signal(SIGPIPE, SIG_IGN);
@@ -226,7 +253,8 @@ Result<std::shared_ptr<asio::ssl::context>> Server::make_tls(const config::Confi
   }
   TlsOptions tls{config.tls.cert, config.tls.key, config.tls.min_version, config.tls.ciphers, {},
                  ticket_keys_};
-  for (const auto& pair : config.tls.certificates) tls.certificates.push_back({pair.cert, pair.key});
+  for (const auto& pair : config.tls.certificates)
+    tls.certificates.push_back({pair.cert, pair.key});
   return make_server_tls_context(tls);
 }
 
@@ -283,8 +311,7 @@ Result<void> Server::reload(config::Config fresh) {
                running.auth.ban_after_failures);
   keep_running("auth.failure_window", fresh.auth.failure_window, running.auth.failure_window);
   keep_running("auth.ban_duration", fresh.auth.ban_duration, running.auth.ban_duration);
-  keep_running("auth.trusted_networks", fresh.auth.trusted_networks,
-               running.auth.trusted_networks);
+  keep_running("auth.trusted_networks", fresh.auth.trusted_networks, running.auth.trusted_networks);
   keep_running("auth.rehash", fresh.auth.rehash, running.auth.rehash);
   keep_running("auth.credential_cache_ttl", fresh.auth.credential_cache_ttl,
                running.auth.credential_cache_ttl);

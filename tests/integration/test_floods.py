@@ -285,3 +285,19 @@ def test_output_is_back_pressured_when_the_client_does_not_read(make_server):
         assert c.line().startswith(b"+OK")
         assert len(c.multiline()) == expected
     assert c.cmd("QUIT").startswith(b"+OK")
+
+
+def test_server_raises_its_open_file_limit_for_its_connection_caps(make_server):
+    """A soft limit of 1024 descriptors would stop the server long before limits.max_connections
+    (10,000 by default, ~6 descriptors each): it raises the soft limit toward the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 4096:
+        pytest.skip(f"the hard open-files limit here is only {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+    try:
+        server = make_server().start()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    limits = pathlib.Path(f"/proc/{server.proc.pid}/limits").read_text()
+    line = next(l for l in limits.splitlines() if l.startswith("Max open files"))
+    assert int(line.split()[3]) > 1024, line
