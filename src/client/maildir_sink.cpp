@@ -59,8 +59,10 @@ class MaildirSink final : public Sink {
     if (previous) {
       auto found = delivered(*previous);
       if (!found) return found.error();
+      // Either the unfinished copy, or the second link of a finished one (killed between
+      // link() and unlink()); new/ or cur/ holds the message in the second case.
+      ::unlink((dir_ / "tmp" / *previous).c_str());
       if (*found) return DeliveryOutcome::already_delivered;
-      ::unlink((dir_ / "tmp" / *previous).c_str());  // the unfinished copy, if any
     }
     const std::string name = unique_name(message.content.size());
     if (auto reserved = reserve(name); !reserved) return reserved.error();

@@ -98,6 +98,23 @@ TEST(MaildirSink, UnfinishedEarlierAttemptIsCleanedAndRedone) {
   EXPECT_EQ(entries(md / "new").size(), 2u);
 }
 
+TEST(MaildirSink, LeftoverTmpLinkOfAFinishedAttemptIsRemoved) {
+  TempDir dir;
+  const auto md = dir.path() / "Maildir";
+  auto sink = make_maildir_sink(md);
+  Recorder first;
+  ASSERT_TRUE(sink->deliver(message(), nullptr, first.fn()));
+  const std::string token = first.tokens.at(0);
+  // Killed after link() into new/ and before the unlink() of tmp/.
+  fs::create_hard_link(md / "new" / token, md / "tmp" / token);
+  Recorder again;
+  auto outcome = sink->deliver(message(), &token, again.fn());
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(*outcome, DeliveryOutcome::already_delivered);
+  EXPECT_TRUE(entries(md / "tmp").empty());
+  EXPECT_EQ(read_file(md / "new" / token), kMessage);
+}
+
 TEST(MaildirSink, ReserveFailureWritesNothing) {
   TempDir dir;
   auto sink = make_maildir_sink(dir.path() / "Maildir");
