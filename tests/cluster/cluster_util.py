@@ -6,6 +6,7 @@ import subprocess
 import pytest
 
 from conftest import BIN, Server
+from support import haproxy as haproxy_support
 from support import postgres
 
 
@@ -78,3 +79,24 @@ def instances(db, tmp_path, pki):
     yield start
     for instance in started:
         instance.stop()
+
+
+@pytest.fixture
+def haproxy(tmp_path):
+    """haproxy(instances, **options) puts HAProxy (PROXY protocol v2, TLS passed through) in
+    front of running instances; stopped at the end of the test."""
+    reason = haproxy_support.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    started = []
+
+    def start(running, **options):
+        proxy = haproxy_support.HAProxy(tmp_path / f"haproxy{len(started)}",
+                                        [(i.pop3_port, i.pop3s_port) for i in running],
+                                        **options)
+        started.append(proxy)
+        return proxy.start()
+
+    yield start
+    for proxy in started:
+        proxy.stop()
