@@ -22,6 +22,8 @@
 #include "client/progress.hpp"
 #include "client/url.hpp"
 #include "migrate/importer.hpp"
+#include "migrate/old_server.hpp"
+#include "migrate/pop3_import.hpp"
 #include "migrate/pull.hpp"
 #include "store/mail_store.hpp"
 #include "store/store_factory.hpp"
@@ -32,11 +34,75 @@ namespace {
 constexpr std::string_view kImport = "migrate import";
 constexpr std::string_view kPull = "migrate pull";
 
+// How to reach and log in to the old server: `pull` and `import --from pop3`.
+struct OldServerFlags {
+  std::optional<std::filesystem::path> password_file;
+  std::optional<std::filesystem::path> cafile;
+  bool insecure_plaintext = false;
+  std::string auth = "auto";
+  unsigned timeout = 60;
+};
+
+void add_old_server_options(CLI::App& command, OldServerFlags& flags) {
+  command.add_option("--password-file", flags.password_file,
+                     "File whose first line is the password (else MAILPORT_PASSWORD)");
+  command.add_option("--cafile", flags.cafile, "Trust this CA certificate (PEM) for the server")
+      ->check(CLI::ExistingFile);
+  command.add_flag("--insecure-plaintext", flags.insecure_plaintext,
+                   "pop3:// only: log in without TLS when the server offers no STLS");
+  command.add_option("--auth", flags.auth, "auto (default), scram-sha-256, plain or user");
+  command.add_option("--timeout", flags.timeout, "Seconds to wait for the server (default 60)")
+      ->check(CLI::Range(1, 3600));
+}
+
+std::string old_server_password(std::string_view command, const OldServerFlags& flags) {
+  if (flags.password_file) {
+    auto read = client::read_password_file(*flags.password_file);
+    if (!read) {
+      fail_command(command, flags.password_file->string() + ": " + read.error().describe(),
+                   kExitUsage);
+    }
+    return std::move(read->password);
+  }
+  if (const char* env = std::getenv("MAILPORT_PASSWORD"); env && *env) return env;
+  fail_command(command, "no password: use --password-file FILE or MAILPORT_PASSWORD", kExitUsage);
+}
+
+migrate::OldServerOptions old_server_options(std::string_view command, const std::string& url_text,
+                                             const OldServerFlags& flags) {
+  auto url = client::parse_server_url(url_text);
+  if (!url) fail_command(command, url.error().message, kExitUsage);
+  migrate::OldServerOptions options;
+  options.url = *url;
+  options.cafile = flags.cafile;
+  options.insecure_plaintext = flags.insecure_plaintext;
+  const auto method = client::parse_auth_method(flags.auth);
+  if (!method) {
+    fail_command(command, "--auth: expected auto, scram-sha-256, plain or user", kExitUsage);
+  }
+  options.auth = *method;
+  options.timeout = std::chrono::seconds(flags.timeout);
+  return options;
+}
+
+// The old server's errors as exit codes: 77 refused login, 65 bad local data, 69 permanent.
+int old_server_exit_code(const Error& error) {
+  if (error.code.category() != mailport_category()) return kExitTempFail;
+  if (error.is(errc::auth_failed)) return 77;  // EX_NOPERM, as fetch
+  if (error.is(errc::invalid_input)) return kExitDataErr;
+  if (error.is(errc::permanent_failure) || error.is(errc::not_found)) return 69;
+  return kExitTempFail;
+}
+
 struct ImportFlags {
   std::string from;
+  std::string url;  // --from pop3
+  std::optional<std::filesystem::path> mbox;
+  std::optional<std::string> local_user;
+  OldServerFlags server;
   std::string uidl_format = "%08Xu%08Xv";
   std::string mail;
-  std::filesystem::path passwd;
+  std::optional<std::filesystem::path> passwd;
   std::vector<std::string> users;
   bool dry_run = false;
   std::optional<std::filesystem::path> csv;
@@ -51,19 +117,19 @@ migrate::ImportSource source_from_flag(const ImportFlags& flags) {
     return migrate::ImportSource::csv;
   }
   fail_command(kImport,
-               "--from: expected dovecot, courier, xuidl or csv, not \"" + flags.from + "\"",
+               "--from: expected dovecot, courier, xuidl, csv or pop3, not \"" + flags.from + "\"",
                kExitUsage);
 }
 
 std::vector<auth::UserRecord> selected_users(const ImportFlags& flags) {
-  auto records = auth::parse_passwd_file(flags.passwd);
+  auto records = auth::parse_passwd_file(*flags.passwd);
   if (!records) fail_command(kImport, records.error());
   if (flags.users.empty()) return std::move(*records);
   std::vector<auth::UserRecord> chosen;
   for (const auto& name : flags.users) {
     const auto it = std::ranges::find(*records, name, &auth::UserRecord::name);
     if (it == records->end()) {
-      fail_command(kImport, "--users: no user \"" + name + "\" in " + flags.passwd.string(),
+      fail_command(kImport, "--users: no user \"" + name + "\" in " + flags.passwd->string(),
                    kExitNoUser);
     }
     chosen.push_back(*it);
@@ -90,7 +156,63 @@ void print_plan(const migrate::UserPlan& plan, bool dry_run) {
   }
 }
 
+// --from pop3: the spool is --mbox, or --mail (an mbox: template) for --local-user.
+std::filesystem::path pop3_import_spool(const ImportFlags& flags, const client::ServerUrl& url) {
+  if (flags.mbox.has_value() == !flags.mail.empty()) {
+    fail_command(kImport, "--from pop3: name the spool with one of --mbox FILE or --mail TEMPLATE",
+                 kExitUsage);
+  }
+  if (flags.mbox) return *flags.mbox;
+  const store::MailLocation location = store::parse_mail_location(flags.mail);
+  if (location.kind != store::StoreKind::mbox) {
+    fail_command(kImport,
+                 "--from pop3 imports into mbox spools (--mail mbox:TEMPLATE); for a Maildir use "
+                 "`migrate pull` or the old server's state files",
+                 kExitUsage);
+  }
+  auto path =
+      store::expand_template(location.path_template, {flags.local_user.value_or(url.user), ""});
+  if (!path) fail_command(kImport, "--mail: " + path.error().describe(), kExitUsage);
+  return *path;
+}
+
+void run_pop3_import(const ImportFlags& flags) {
+  std::signal(SIGPIPE, SIG_IGN);  // a server hanging up is an error value, not the end
+  if (flags.url.empty())
+    fail_command(kImport, "--from pop3 needs the old server's URL", kExitUsage);
+  if (flags.passwd || !flags.users.empty() || flags.csv) {
+    fail_command(kImport,
+                 "--from pop3 imports one account: --passwd, --users and --csv do not apply",
+                 kExitUsage);
+  }
+  migrate::Pop3ImportOptions options;
+  options.server = old_server_options(kImport, flags.url, flags.server);
+  options.spool = pop3_import_spool(flags, options.server.url);
+  options.dry_run = flags.dry_run;
+  const std::string password = old_server_password(kImport, flags.server);
+  const std::string account = options.server.url.display();
+  const auto say = [&](const std::string& line) {
+    std::cerr << "mailport: " << kImport << ": " << account << ": " << line << std::endl;
+  };
+  auto plan = migrate::import_from_pop3(options, password, say,
+                                        [&](const std::string& line) { say("warning: " + line); });
+  if (!plan) {
+    fail_command(kImport, account + ": " + client::error_text(plan.error()),
+                 old_server_exit_code(plan.error()));
+  }
+  print_plan(*plan, flags.dry_run);
+  std::cout << std::flush;
+}
+
 void run_import(const ImportFlags& flags) {
+  if (flags.from == "pop3") return run_pop3_import(flags);
+  if (!flags.url.empty() || flags.mbox) {
+    fail_command(kImport, "a URL and --mbox go with --from pop3 only", kExitUsage);
+  }
+  if (flags.mail.empty() || !flags.passwd) {
+    fail_command(kImport, "--from " + flags.from + " needs --mail TEMPLATE and --passwd FILE",
+                 kExitUsage);
+  }
   migrate::ImportOptions options;
   options.source = source_from_flag(flags);
   options.dry_run = flags.dry_run;
@@ -129,7 +251,7 @@ void run_import(const ImportFlags& flags) {
     for (const auto& [user, uidls] : *csv) {
       if (!seen.contains(user) && flags.users.empty()) {
         std::cerr << "mailport: " << kImport << ": warning: " << flags.csv->string() << ": user \""
-                  << user << "\" is not in " << flags.passwd.string() << std::endl;
+                  << user << "\" is not in " << flags.passwd->string() << std::endl;
       }
     }
   }
@@ -141,15 +263,22 @@ void setup_import(CLI::App& migrate) {
   auto flags = std::make_shared<ImportFlags>();
   CLI::App* import = migrate.add_subcommand(
       "import", "Record the UIDLs an old server showed (read in place) in each user's UIDL map");
-  import->add_option("--from", flags->from, "Old server's state: dovecot, courier, xuidl or csv")
+  import
+      ->add_option("--from", flags->from,
+                   "Old server's state: dovecot, courier, xuidl, csv, or pop3 (ask the live "
+                   "server for an mbox spool's UIDLs)")
       ->required();
+  import->add_option("url", flags->url, "pop3: the old server, pop3s://USER@HOST[:PORT]");
   import->add_option("--uidl-format", flags->uidl_format,
                      "dovecot: the old pop3_uidl_format (default %08Xu%08Xv)");
-  import->add_option("--mail", flags->mail, "Mail location template, e.g. /var/mail/%u/Maildir")
-      ->required();
+  import->add_option("--mail", flags->mail,
+                     "Mail location template, e.g. /var/mail/%u/Maildir (pop3: mbox:/var/mail/%u)");
   import->add_option("--passwd", flags->passwd, "passwd file listing the users")
-      ->required()
       ->check(CLI::ExistingFile);
+  import->add_option("--mbox", flags->mbox, "pop3: the spool file the old server serves");
+  import->add_option("--local-user", flags->local_user,
+                     "pop3: login for --mail's %u/%n/%d (default: the user in the URL)");
+  add_old_server_options(*import, flags->server);
   import->add_option("--users", flags->users, "Only these users (comma-separated)")->delimiter(',');
   import->add_flag("--dry-run", flags->dry_run,
                    "Print each user's resulting UIDL list, write nothing");
@@ -164,25 +293,8 @@ struct PullFlags {
   std::optional<std::string> mail;
   std::optional<std::filesystem::path> maildir;
   std::optional<std::string> local_user;
-  std::optional<std::filesystem::path> password_file;
-  std::optional<std::filesystem::path> cafile;
-  bool insecure_plaintext = false;
-  std::string auth = "auto";
-  unsigned timeout = 60;
+  OldServerFlags server;
 };
-
-std::string pull_password(const PullFlags& flags) {
-  if (flags.password_file) {
-    auto read = client::read_password_file(*flags.password_file);
-    if (!read) {
-      fail_command(kPull, flags.password_file->string() + ": " + read.error().describe(),
-                   kExitUsage);
-    }
-    return std::move(read->password);
-  }
-  if (const char* env = std::getenv("MAILPORT_PASSWORD"); env && *env) return env;
-  fail_command(kPull, "no password: use --password-file FILE or MAILPORT_PASSWORD", kExitUsage);
-}
 
 // Where the copy goes: --maildir as given, or --mail expanded for the local user.
 std::filesystem::path pull_target(const PullFlags& flags, const client::ServerUrl& url) {
@@ -201,37 +313,19 @@ std::filesystem::path pull_target(const PullFlags& flags, const client::ServerUr
   return *path;
 }
 
-int pull_exit_code(const Error& error) {
-  if (error.code.category() != mailport_category()) return kExitTempFail;
-  if (error.is(errc::auth_failed)) return 77;  // EX_NOPERM, as fetch
-  if (error.is(errc::invalid_input)) return kExitDataErr;
-  if (error.is(errc::permanent_failure) || error.is(errc::not_found)) return 69;
-  return kExitTempFail;
-}
-
 void run_pull(const PullFlags& flags) {
   std::signal(SIGPIPE, SIG_IGN);  // a server hanging up is an error value, not the end
-  auto url = client::parse_server_url(flags.url);
-  if (!url) fail_command(kPull, url.error().message, kExitUsage);
   migrate::PullOptions options;
-  options.url = *url;
-  options.maildir = pull_target(flags, *url);
-  options.cafile = flags.cafile;
-  options.insecure_plaintext = flags.insecure_plaintext;
-  const auto method = client::parse_auth_method(flags.auth);
-  if (!method) {
-    fail_command(kPull, "--auth: expected auto, scram-sha-256, plain or user", kExitUsage);
-  }
-  options.auth = *method;
-  options.timeout = std::chrono::seconds(flags.timeout);
-  const std::string password = pull_password(flags);
-  const std::string account = url->display();
+  options.server = old_server_options(kPull, flags.url, flags.server);
+  options.maildir = pull_target(flags, options.server.url);
+  const std::string password = old_server_password(kPull, flags.server);
+  const std::string account = options.server.url.display();
   auto report = migrate::pull_mailbox(options, password, [&](std::string_view line) {
     std::cerr << "mailport: " << kPull << ": " << account << ": " << line << std::endl;
   });
   if (!report) {
     fail_command(kPull, account + ": " + client::error_text(report.error()),
-                 pull_exit_code(report.error()));
+                 old_server_exit_code(report.error()));
   }
   std::cout << account << ": " << report->on_server << " messages on the server, " << report->copied
             << " copied (" << report->bytes << " octets), " << report->already_local
@@ -254,15 +348,7 @@ void setup_pull(CLI::App& migrate) {
   pull->add_option("--maildir", flags->maildir, "Copy into this Maildir");
   pull->add_option("--local-user", flags->local_user,
                    "Local login for --mail's %u/%n/%d (default: the user in the URL)");
-  pull->add_option("--password-file", flags->password_file,
-                   "File whose first line is the password (else MAILPORT_PASSWORD)");
-  pull->add_option("--cafile", flags->cafile, "Trust this CA certificate (PEM) for the server")
-      ->check(CLI::ExistingFile);
-  pull->add_flag("--insecure-plaintext", flags->insecure_plaintext,
-                 "pop3:// only: log in without TLS when the server offers no STLS");
-  pull->add_option("--auth", flags->auth, "auto (default), scram-sha-256, plain or user");
-  pull->add_option("--timeout", flags->timeout, "Seconds to wait for the server (default 60)")
-      ->check(CLI::Range(1, 3600));
+  add_old_server_options(*pull, flags->server);
   pull->callback([flags] { run_pull(*flags); });
 }
 

@@ -178,6 +178,7 @@ store::ChurnSettings churn_settings(const config::MailSettings& mail) {
   store::ChurnSettings churn;
   churn.percent = mail.uidl_churn_percent;
   churn.min_seen = mail.uidl_churn_min_seen;
+  churn.on_alarm = [] { net::metrics::metrics().uidl_churn_alarm(); };
   return churn;
 }
 

@@ -132,7 +132,6 @@ class PullRun {
     note("warning: " + text);
     report_.warnings.push_back(std::move(text));
   }
-  Result<void> connect_and_login();
   Result<std::vector<ServerMessage>> listing();
   Result<void> copy(std::vector<ServerMessage>& pending);
   Result<void> copy_one(const ServerMessage& message);
@@ -141,93 +140,37 @@ class PullRun {
   std::string_view password_;
   const PullLog& log_;
   std::string host_;
-  std::unique_ptr<client::Connection> connection_;
-  std::unique_ptr<client::Pop3Client> client_;
+  std::optional<OldServer> server_;
   std::optional<LocalMaildir> local_;
   store::UidlMap map_;
   PullReport report_;
 };
 
-Result<void> PullRun::connect_and_login() {
-  const client::ServerUrl& url = options_.url;
-  client::TlsClientConfig tls;
-  tls.server_name = url.host;
-  tls.cafile = options_.cafile;
-  auto connection = client::Connection::open(url.host, url.port, options_.timeout, std::move(tls));
-  if (!connection) return connection.error();
-  connection_ = std::move(*connection);
-  client_ = std::make_unique<client::Pop3Client>(*connection_);
-  if (url.implicit_tls) {
-    if (auto started = connection_->start_tls(); !started) return started.error();
-  }
-  if (auto greeting = client_->greeting(); !greeting) return greeting.error();
-  auto caps = client_->capa();
-  if (!caps) return caps.error();
-  if (!url.implicit_tls) {
-    if (*caps && (*caps)->stls()) {
-      if (auto secured = client_->stls(); !secured) return secured.error();
-      auto again = client_->capa();  // RFC 2595 §4: what came before TLS may have been forged
-      if (!again) return again.error();
-      caps = std::move(again);
-    } else if (!options_.insecure_plaintext) {
-      return make_error(errc::permanent_failure,
-                        url.host +
-                            " offers no STLS, so the password would cross the network in "
-                            "clear text; use pop3s:// or --insecure-plaintext");
-    } else {
-      warn("the server offers no STLS: logging in without encryption (--insecure-plaintext)");
-    }
-  }
-  auto method = client_->login(options_.auth, *caps, url.user, password_);
-  if (!method) return method.error();
-  note("logged in (" + std::string(client::to_string(*method)) + ")");
-  return {};
-}
-
 Result<std::vector<ServerMessage>> PullRun::listing() {
-  auto uidls = client_->uidl();
-  if (!uidls) {
-    if (uidls.error().code.category() != mailport_category()) return uidls.error();
-    return make_error(errc::permanent_failure,
-                      "the server does not support UIDL, so there are no old UIDLs to keep (" +
-                          client::error_text(uidls.error()) + ")");
-  }
-  auto list = client_->list();
-  if (!list) return list.error();
-  const std::map<std::uint64_t, std::uint64_t> sizes(list->begin(), list->end());
+  auto listed = server_->listing();
+  if (!listed) return listed.error();
   std::vector<ServerMessage> messages;
   std::set<std::string> seen;
-  for (auto& entry : *uidls) {
-    const auto size = sizes.find(entry.number);
-    if (size == sizes.end()) {
-      return make_error(
-          errc::permanent_failure,
-          "LIST does not show message " + std::to_string(entry.number) + " that UIDL listed");
-    }
-    if (!seen.insert(entry.value).second) {
-      warn("message " + std::to_string(entry.number) + " repeats the UIDL " + entry.value +
+  for (auto& entry : *listed) {
+    if (!seen.insert(entry.uidl).second) {
+      warn("message " + std::to_string(entry.number) + " repeats the UIDL " + entry.uidl +
            "; it is not copied (a UIDL must name one message)");
       continue;
     }
-    if (!store::is_valid_uidl(entry.value)) {
-      warn("message " + std::to_string(entry.number) + " has the invalid UIDL \"" + entry.value +
+    if (!store::is_valid_uidl(entry.uidl)) {
+      warn("message " + std::to_string(entry.number) + " has the invalid UIDL \"" + entry.uidl +
            "\"; it is not copied");
       continue;
     }
-    messages.push_back({entry.number, std::move(entry.value), size->second, {}});
+    messages.push_back({entry.number, std::move(entry.uidl), entry.size, {}});
   }
-  if (sizes.size() != uidls->size()) {
-    return make_error(errc::permanent_failure, "LIST shows " + std::to_string(sizes.size()) +
-                                                   " messages but UIDL " +
-                                                   std::to_string(uidls->size()));
-  }
-  report_.on_server = uidls->size();
+  report_.on_server = listed->size();
   return messages;
 }
 
 Result<void> PullRun::copy_one(const ServerMessage& message) {
   std::string content;
-  auto reply = client_->retrieve(message.number, content);
+  auto reply = server_->client().retrieve(message.number, content);
   if (!reply) return reply.error();
   const std::string label =
       "message " + std::to_string(message.number) + " (UIDL " + message.uidl + ")";
@@ -279,7 +222,11 @@ Result<PullReport> PullRun::run() {
   auto map = store::UidlMap::load(local_->root());
   if (!map) return map.error();  // never add to a map that cannot be read: it may hold seen UIDLs
   map_ = std::move(*map);
-  if (auto r = connect_and_login(); !r) return r.error();
+  auto server = OldServer::open(
+      options_.server, password_, [this](const std::string& line) { note(line); },
+      [this](const std::string& line) { warn(line); });
+  if (!server) return server.error();
+  server_ = std::move(*server);
   auto messages = listing();
   if (!messages) return messages.error();
   auto present = local_->bases();
@@ -298,7 +245,8 @@ Result<PullReport> PullRun::run() {
     pending.push_back(std::move(message));
   }
   if (auto copied = copy(pending); !copied) return copied.error();
-  if (auto quit = client_->quit(); !quit) warn("QUIT failed: " + client::error_text(quit.error()));
+  if (auto quit = server_->client().quit(); !quit)
+    warn("QUIT failed: " + client::error_text(quit.error()));
   if (report_.copied + report_.already_local + report_.failed.size() != messages->size()) {
     return make_error(errc::temporary_failure, "count mismatch after the copy");
   }

@@ -17,18 +17,13 @@
 #include <string_view>
 #include <vector>
 
-#include "client/pop3_client.hpp"
-#include "client/url.hpp"
 #include "core/result.hpp"
+#include "migrate/old_server.hpp"
 
 namespace mailport::migrate {
 
 struct PullOptions {
-  client::ServerUrl url;
-  std::optional<std::filesystem::path> cafile;
-  bool insecure_plaintext = false;
-  client::AuthMethod auth = client::AuthMethod::automatic;
-  std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+  OldServerOptions server;
   std::filesystem::path maildir;
 };
 

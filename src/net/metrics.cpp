@@ -97,6 +97,12 @@ struct Registry::Impl : prometheus::Collectable {
                            .Help("Logins refused because the maildrop was in use ([IN-USE])")
                            .Register(*registry)
                            .Add({})),
+        churn_alarms(prometheus::BuildCounter()
+                         .Name("mailport_uidl_churn_alarms_total")
+                         .Help("Logins that found most UIDLs seen last time gone (botched "
+                               "migration)")
+                         .Register(*registry)
+                         .Add({})),
         deliveries(prometheus::BuildCounter()
                        .Name("mailport_lmtp_deliveries_total")
                        .Help("LMTP deliveries to one recipient, by result")
@@ -140,6 +146,7 @@ struct Registry::Impl : prometheus::Collectable {
   prometheus::Counter& retrieved;
   prometheus::Counter& deleted;
   prometheus::Counter& lock_conflicts;
+  prometheus::Counter& churn_alarms;
   prometheus::Family<prometheus::Counter>& deliveries;
   prometheus::Family<prometheus::Gauge>& penalties;
   prometheus::Gauge& delayed;
@@ -202,6 +209,10 @@ void Registry::messages_deleted(std::size_t count) {
 
 void Registry::lock_conflict() {
   impl_->lock_conflicts.Increment();
+}
+
+void Registry::uidl_churn_alarm() {
+  impl_->churn_alarms.Increment();
 }
 
 void Registry::message_delivered(bool ok) {

@@ -54,6 +54,8 @@ class Registry {
   void messages_deleted(std::size_t count);
   void lock_conflict();
   void message_delivered(bool ok);
+  // A login found most UIDLs its client saw last time gone (the event=uidl_churn warning).
+  void uidl_churn_alarm();
 
   // What the exposition reports as penalties in force; empty = zero.
   void set_penalty_source(PenaltySource source);

@@ -299,6 +299,7 @@ Result<std::unique_ptr<Mailbox>> MaildirStore::open(const UserContext& user) {
     }
     spdlog::warn("event=uidl_churn user=\"{}\" seen={} missing={} maildir=\"{}\"", user_field,
                  stats.churn->seen, stats.churn->missing, *path);
+    if (churn_->on_alarm) churn_->on_alarm();
   }
   return mailbox;
 }

@@ -1,6 +1,7 @@
 #include "store/mbox_store.hpp"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "store/dir_util.hpp"
 #include "store/mbox_format.hpp"
 #include "store/mbox_lock.hpp"
+#include "store/uidl_map.hpp"
 
 namespace mailport::store {
 namespace {
@@ -168,6 +170,47 @@ void make_uidls_unique(std::vector<MboxEntry>& entries) {
   }
 }
 
+// What each message is listed as: its mapped UIDL where the spool's map has one and no earlier
+// message took it. A map that cannot be used never holds mail back: every message keeps its own.
+std::vector<std::string> listed_uidls(const fs::path& spool, const std::vector<MboxEntry>& entries,
+                                      MboxUidls which, MboxOpenStats& stats) {
+  std::vector<std::string> listed;
+  listed.reserve(entries.size());
+  UidlMap map;
+  if (which == MboxUidls::mapped) {
+    auto dir = open_directory(spool.parent_path());
+    if (!dir) {
+      stats.uidl_map_error = dir.error().describe();
+    } else if (auto loaded = UidlMap::load(dir->get(), mbox_uidl_map_name(spool)); !loaded) {
+      stats.uidl_map_error = loaded.error().describe();
+    } else {
+      map = std::move(*loaded);
+    }
+  }
+  UidlAssigner assigner(map);
+  for (const MboxEntry& e : entries) {
+    auto assigned = assigner.assign(e.uidl, e.uidl);
+    stats.uidls_from_map += assigned.from_map ? 1 : 0;
+    if (assigned.collided) {
+      ++stats.uidl_collisions;
+      stats.collided.push_back(e.uidl);
+    }
+    listed.push_back(std::move(assigned.uidl));
+  }
+  return listed;
+}
+
+void log_uidl_problems(const fs::path& spool, const MboxOpenStats& stats) {
+  if (stats.uidl_map_error) {
+    spdlog::error("event=uidl-map-unusable mbox=\"{}\" error=\"{}\" action=own-uidls",
+                  spool.string(), *stats.uidl_map_error);
+  }
+  for (const auto& own : stats.collided) {
+    spdlog::warn("event=uidl-collision mbox=\"{}\" message=\"{}\" action=own-uidl", spool.string(),
+                 own);
+  }
+}
+
 class SpoolReader final : public MessageReader {
  public:
   SpoolReader(int fd, const MboxEntry& entry)
@@ -194,7 +237,8 @@ class SpoolReader final : public MessageReader {
 class MboxMailbox final : public Mailbox {
  public:
   MboxMailbox(fs::path spool, MboxOptions options, UniqueFd session_lock, UniqueFd spool_fd,
-              SpoolIdentity identity, std::uint64_t end, std::vector<MboxEntry> entries)
+              SpoolIdentity identity, std::uint64_t end, std::vector<MboxEntry> entries,
+              std::vector<std::string> listed)
       : spool_(std::move(spool)),
         options_(options),
         session_lock_(std::move(session_lock)),
@@ -202,7 +246,9 @@ class MboxMailbox final : public Mailbox {
         identity_(identity),
         end_(end),
         entries_(std::move(entries)) {
-    for (const MboxEntry& e : entries_) infos_.push_back({e.wire_size, e.uidl});
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+      infos_.push_back({entries_[i].wire_size, std::move(listed[i])});
+    }
   }
 
   const std::vector<MessageInfo>& messages() const override { return infos_; }
@@ -369,8 +415,12 @@ fs::path mbox_index_path(const fs::path& spool) {
   return spool.parent_path() / ("." + spool.filename().string() + ".mailport-index");
 }
 
+std::string mbox_uidl_map_name(const fs::path& spool) {
+  return "." + spool.filename().string() + ".mailport-uidlmap";
+}
+
 Result<std::unique_ptr<Mailbox>> open_mbox(const fs::path& path, const MboxOptions& options,
-                                           MboxOpenStats* stats) {
+                                           MboxOpenStats* stats, MboxUidls uidls) {
   MboxOpenStats ignored;
   MboxOpenStats& counts = stats ? *stats : ignored;
   if (path.filename().empty())
@@ -380,9 +430,9 @@ Result<std::unique_ptr<Mailbox>> open_mbox(const fs::path& path, const MboxOptio
   if (!session) return session.error();
   auto lock = MboxLock::acquire(path, options.lock_timeout, false);
   if (!lock && lock.error().is(errc::not_found)) {
-    return std::unique_ptr<Mailbox>(
-        std::make_unique<MboxMailbox>(path, options, std::move(*session), UniqueFd(),
-                                      SpoolIdentity{}, 0, std::vector<MboxEntry>{}));
+    return std::unique_ptr<Mailbox>(std::make_unique<MboxMailbox>(
+        path, options, std::move(*session), UniqueFd(), SpoolIdentity{}, 0,
+        std::vector<MboxEntry>{}, std::vector<std::string>{}));
   }
   if (!lock) return lock.error();
   struct stat info {};
@@ -395,9 +445,11 @@ Result<std::unique_ptr<Mailbox>> open_mbox(const fs::path& path, const MboxOptio
   UniqueFd reader(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!reader) return Error::from_errno(errno, "open " + path.string());
   make_uidls_unique(index->entries);
-  return std::unique_ptr<Mailbox>(
-      std::make_unique<MboxMailbox>(path, options, std::move(*session), std::move(reader),
-                                    index->spool, index->end, std::move(index->entries)));
+  std::vector<std::string> listed = listed_uidls(path, index->entries, uidls, counts);
+  log_uidl_problems(path, counts);
+  return std::unique_ptr<Mailbox>(std::make_unique<MboxMailbox>(
+      path, options, std::move(*session), std::move(reader), index->spool, index->end,
+      std::move(index->entries), std::move(listed)));
 }
 
 Result<void> deliver_to_mbox(const fs::path& path, std::string_view sender,

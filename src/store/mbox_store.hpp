@@ -3,13 +3,20 @@
 // the spool at login and while UPDATE rewrites it, so mail keeps arriving during a session.
 // Message sizes and UIDLs live in an index next to the spool (".<name>.mailport-index"), so a
 // login reads only mail that arrived since the last one.
+//
+// UIDLs taken over from an old server (`mailport migrate import --from pop3`) live in a UIDL map
+// beside the spool (".<name>.mailport-uidlmap", store/uidl_map.hpp) keyed by the UIDL mailport
+// gives the message on its own (X-UIDL header, else a digest of its From_ line and headers), so
+// that a login maps each message with one hash lookup and reads nothing more of the spool.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "store/mail_store.hpp"
 
@@ -34,13 +41,22 @@ class MboxStore final : public MailStore {
 struct MboxOpenStats {
   std::size_t messages_from_index = 0;
   std::uint64_t bytes_scanned = 0;
-  bool index_rebuilt = false;  // no usable index: the whole spool was read
+  bool index_rebuilt = false;         // no usable index: the whole spool was read
+  std::size_t uidls_from_map = 0;     // UIDLs taken from the spool's UIDL map
+  std::size_t uidl_collisions = 0;    // mapped UIDL already listed: fell back to the own one
+  std::vector<std::string> collided;  // own UIDLs of those messages, for the log
+  std::optional<std::string> uidl_map_error;  // the map could not be used (own UIDLs served)
 };
+
+// Which UIDLs open_mbox lists: the map's where it has one (what the server does), or mailport's
+// own for every message (what `migrate import` records as the map's keys).
+enum class MboxUidls { mapped, own };
 
 // Opens the spool at `path` (a missing spool is an empty maildrop) and takes the session lock:
 // errc::in_use while another session holds it. Exposed for tests.
 Result<std::unique_ptr<Mailbox>> open_mbox(const std::filesystem::path& path,
-                                           const MboxOptions& options, MboxOpenStats* stats);
+                                           const MboxOptions& options, MboxOpenStats* stats,
+                                           MboxUidls uidls = MboxUidls::mapped);
 
 // Appends one message (LF line ends) under the MTA's locks, with a From_ line for `sender`
 // ("" = null sender) and ">From " quoting, then fsyncs. On any error the spool is cut back to
@@ -51,5 +67,7 @@ Result<void> deliver_to_mbox(const std::filesystem::path& path, std::string_view
 
 // ".<name>.mailport-index" beside the spool.
 std::filesystem::path mbox_index_path(const std::filesystem::path& spool);
+// ".<name>.mailport-uidlmap" beside the spool (a file name in the spool's directory).
+std::string mbox_uidl_map_name(const std::filesystem::path& spool);
 
 }  // namespace mailport::store

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,9 @@ inline constexpr const char* kSeenUidlsFileName = "mailport-seen-uidls";
 struct ChurnSettings {
   unsigned percent = 50;      // alarm when more than this share of the seen UIDLs is missing
   std::size_t min_seen = 20;  // ... and the last session listed at least this many; 0% = off
+  // Called after the warning is logged; the server counts alarms in its metrics through it, since
+  // the store knows nothing of them.
+  std::function<void()> on_alarm;
 };
 
 struct ChurnFinding {

@@ -14,7 +14,6 @@ namespace mailport::store {
 namespace {
 
 constexpr std::string_view kHeader = "mailport-uidlmap 1";
-constexpr const char* kTempFileName = "mailport-uidlmap.tmp";
 constexpr std::size_t kReadChunk = 64 * 1024;
 
 bool valid_base(std::string_view base) {
@@ -37,11 +36,11 @@ Result<std::string> read_all(int fd, const std::string& what) {
   }
 }
 
-Result<void> write_all(int fd, std::string_view data) {
+Result<void> write_all(int fd, std::string_view data, const std::string& what) {
   while (!data.empty()) {
     const ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Error::from_errno(errno, kTempFileName);
+    if (n < 0) return Error::from_errno(errno, what);
     data.remove_prefix(static_cast<std::size_t>(n));
   }
   return {};
@@ -88,15 +87,15 @@ Result<UidlMap> parse_uidl_map(std::string_view text, std::string_view origin) {
   return map;
 }
 
-Result<UidlMap> UidlMap::load(int maildir_fd) {
-  const UniqueFd fd(::openat(maildir_fd, kUidlMapFileName, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+Result<UidlMap> UidlMap::load(int dir_fd, const std::string& file_name) {
+  const UniqueFd fd(::openat(dir_fd, file_name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd) {
     if (errno == ENOENT) return UidlMap{};
-    return Error::from_errno(errno, kUidlMapFileName);
+    return Error::from_errno(errno, file_name);
   }
-  auto text = read_all(fd.get(), kUidlMapFileName);
+  auto text = read_all(fd.get(), file_name);
   if (!text) return text.error();
-  return parse_uidl_map(*text, kUidlMapFileName);
+  return parse_uidl_map(*text, file_name);
 }
 
 Result<UidlMap> UidlMap::load_file(const std::filesystem::path& maildir) {
@@ -135,7 +134,7 @@ Result<UidlMap::AddResult> UidlMap::add(std::string_view base, std::string_view 
   return AddResult::added;
 }
 
-Result<void> UidlMap::save(int maildir_fd) const {
+Result<void> UidlMap::save(int dir_fd, const std::string& file_name) const {
   std::string data(kHeader);
   data += '\n';
   for (const auto& [base, uidl] : entries_) {
@@ -144,19 +143,20 @@ Result<void> UidlMap::save(int maildir_fd) const {
     data += uidl;
     data += '\n';
   }
+  const std::string temp = file_name + ".tmp";
   const int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW;
-  const UniqueFd fd(::openat(maildir_fd, kTempFileName, flags, 0600));
-  if (!fd) return Error::from_errno(errno, kTempFileName);
-  Result<void> outcome = write_all(fd.get(), data);
-  if (outcome && ::fsync(fd.get()) != 0) outcome = Error::from_errno(errno, kTempFileName);
-  if (outcome && ::renameat(maildir_fd, kTempFileName, maildir_fd, kUidlMapFileName) != 0) {
-    outcome = Error::from_errno(errno, kUidlMapFileName);
+  const UniqueFd fd(::openat(dir_fd, temp.c_str(), flags, 0600));
+  if (!fd) return Error::from_errno(errno, temp);
+  Result<void> outcome = write_all(fd.get(), data, temp);
+  if (outcome && ::fsync(fd.get()) != 0) outcome = Error::from_errno(errno, temp);
+  if (outcome && ::renameat(dir_fd, temp.c_str(), dir_fd, file_name.c_str()) != 0) {
+    outcome = Error::from_errno(errno, file_name);
   }
   if (!outcome) {
-    ::unlinkat(maildir_fd, kTempFileName, 0);
+    ::unlinkat(dir_fd, temp.c_str(), 0);
     return outcome;
   }
-  return sync_directory(maildir_fd, "maildir");
+  return sync_directory(dir_fd, "map directory");
 }
 
 UidlAssigner::Assigned UidlAssigner::assign(std::string_view base, const std::string& own) {

@@ -1,7 +1,9 @@
-// Imported UIDLs of a Maildir: "mailport-uidlmap" in the Maildir, a version line and then one
-// "<base name> <uidl>" line per message. It is written only by `mailport migrate` (import, pull),
-// never by the server, and entries are only ever added: a UIDL that a client may have seen must
-// never change. Read once per login; 100k entries are a few MB and load in tens of milliseconds.
+// Imported UIDLs of a Maildir ("mailport-uidlmap" in the Maildir: a version line, then one
+// "<base name> <uidl>" line per message) or of an mbox spool (".<spool>.mailport-uidlmap" beside
+// it, keyed by the UIDL mailport itself gives the message, see mbox_store.hpp). It is written only
+// by `mailport migrate` (import, pull), never by the server, and entries are only ever added: a
+// UIDL that a client may have seen must never change. Read once per login; 100k entries are a few
+// MB and load in tens of milliseconds.
 #pragma once
 
 #include <cstddef>
@@ -26,7 +28,7 @@ class UidlMap {
 
   // A missing file is an empty map. An unreadable or malformed one is an error naming the line,
   // so that the caller can log it and carry on with its own UIDLs.
-  static Result<UidlMap> load(int maildir_fd);
+  static Result<UidlMap> load(int dir_fd, const std::string& file_name = kUidlMapFileName);
   static Result<UidlMap> load_file(const std::filesystem::path& maildir);
 
   std::optional<std::string_view> find(std::string_view base) const;
@@ -38,7 +40,7 @@ class UidlMap {
   Result<AddResult> add(std::string_view base, std::string_view uidl);
 
   // Written atomically: temporary file, fsync, rename, fsync of the directory.
-  Result<void> save(int maildir_fd) const;
+  Result<void> save(int dir_fd, const std::string& file_name = kUidlMapFileName) const;
   Result<void> save_file(const std::filesystem::path& maildir) const;
 
   // Entries in file order, for listings.

@@ -6,11 +6,13 @@ import os
 import poplib
 import shutil
 import subprocess
+import urllib.request
 
 import pytest
 
 from conftest import BIN
 from support import dovecot
+from support import popa3d as popa3d_support
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="Dovecot serves mail as `mail`: root only")
 
@@ -66,14 +68,17 @@ class Fetchmail:
         self.idfile = self.home / "ids"
         self.pki = pki
 
-    def run(self, port):
+    def run(self, port, tls=True):
         rc = self.home / "rc"
         rc.write_text(f'poll localhost port {port} protocol pop3 auth password\n'
                       f'  user "alice" there with password "alicepw"\n')
         rc.chmod(0o600)
+        # Without TLS, fetchmail insists on STLS unless told that plaintext is intended.
+        security = (["--ssl", "--sslcertck", "--sslcertfile", self.pki.ca] if tls else
+                    ["--sslproto", ""])
         cmd = [self.binary, "--nosyslog", "--nodetach", "-f", rc, "-i", self.idfile,
-               "--pidfile", self.home / "pid", "--ssl", "--sslcertck", "--sslcertfile",
-               self.pki.ca, "--mda", "cat >/dev/null", "--keep", "--uidl", "-v"]
+               "--pidfile", self.home / "pid", *security, "--mda", "cat >/dev/null", "--keep",
+               "--uidl", "-v"]
         env = {"PATH": "/usr/bin:/bin", "HOME": str(self.home), "FETCHMAILHOME": str(self.home)}
         out = subprocess.run(cmd, capture_output=True, timeout=60, env=env)
         return out.returncode, (out.stdout + out.stderr).decode()
@@ -284,17 +289,30 @@ def test_plaintext_refusal_hint_is_configurable(make_server, tmp_path):
     raw.close()
 
 
-def test_uidl_churn_alarm_when_names_change_behind_the_servers_back(server, pki):
+def churn_alarms(server):
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.ports['metrics']}/metrics",
+                                timeout=5) as response:
+        text = response.read().decode()
+    values = [line.split()[1] for line in text.splitlines()
+              if line.startswith("mailport_uidl_churn_alarms_total ")]
+    assert len(values) == 1, text
+    return float(values[0])
+
+
+def test_uidl_churn_alarm_when_names_change_behind_the_servers_back(make_server, pki):
+    server = make_server(args=["--metrics", "127.0.0.1:0"])
     for i in range(24):
         server.mail.add("alice", f"Subject: {i}\n\nbody {i}\n".encode())
     server.start()
     first = uidls(server.pop3s_port, pki)
     assert len(first) == 24
+    assert churn_alarms(server) == 0
     maildir = server.mail.maildir("alice")
     for path in list((maildir / "cur").iterdir())[:20]:
         path.rename(path.with_name("renamed-" + path.name))
     assert len(uidls(server.pop3s_port, pki)) == 24
     server.wait_log(r'event=uidl_churn user="alice" seen=24 missing=20 ')
+    assert churn_alarms(server) == 1
     # Deleting through POP3 is not churn.
     client = poplib.POP3_SSL("127.0.0.1", server.pop3s_port, context=pki.client_context(),
                              timeout=10)
@@ -305,6 +323,7 @@ def test_uidl_churn_alarm_when_names_change_behind_the_servers_back(server, pki)
     client.quit()
     assert len(uidls(server.pop3s_port, pki)) == 4
     assert server.log().count("event=uidl_churn") == 1
+    assert churn_alarms(server) == 1
 
 
 def test_pull_resumes_after_a_dropped_connection_without_duplicates(tmp_path, pki):
@@ -326,3 +345,125 @@ def test_pull_resumes_after_a_dropped_connection_without_duplicates(tmp_path, pk
     lines = (target / "mailport-uidlmap").read_text().splitlines()
     assert lines[0] == "mailport-uidlmap 1"
     assert sorted(line.split()[1] for line in lines[1:]) == ["uid-1", "uid-2", "uid-3"]
+
+
+# An mbox spool as an MTA writes it. popa3d's UIDL of a message is a digest of one header: its
+# X-Delivery-ID, else its first Received, else Date and Message-ID; so each differs here.
+POPA3D_SPOOL = (
+    b"From a@example.org Thu Nov 26 10:00:00 2026\n"
+    b"Received: from a.example.org by mx.example.org; Thu, 26 Nov 2026 10:00:00 +0000\n"
+    b"From: a@example.org\nSubject: one\n\nfirst body\n>From here on, quoted\n\n"
+    b"From b@example.org Thu Nov 26 10:01:00 2026\n"
+    b"Received: from b.example.org by mx.example.org; Thu, 26 Nov 2026 10:01:00 +0000\n"
+    b"From: b@example.org\nSubject: two\n\nsecond body\n\n"
+    b"From c@example.org Thu Nov 26 10:02:00 2026\n"
+    b"Date: Thu, 26 Nov 2026 10:02:00 +0000\nMessage-ID: <3@example.org>\n"
+    b"From: c@example.org\nSubject: three\n\nthird body\n\n")
+LATE_MESSAGE = (b"From d@example.org Thu Nov 26 11:00:00 2026\n"
+                b"Received: from d.example.org by mx.example.org; Thu, 26 Nov 2026 11:00:00\n"
+                b"Subject: after the import\n\nnew\n\n")
+
+
+@pytest.fixture
+def popa3d_server(tmp_path):
+    server = None
+    try:
+        server = popa3d_support.Popa3dServer(tmp_path / "popa3d", users={"alice": "alicepw"})
+        server.start()
+    except popa3d_support.Unavailable as e:
+        pytest.skip(str(e))
+    yield server
+    server.stop()
+
+
+def plain_uidls(port, user="alice", password="alicepw"):
+    client = poplib.POP3("127.0.0.1", port, timeout=10)
+    try:
+        client.user(user)
+        client.pass_(password)
+        _, lines, _ = client.uidl()
+        return [line.decode().split()[1] for line in lines]
+    finally:
+        client.quit()
+
+
+def import_pop3(port, *args, password="alicepw"):
+    env = dict(os.environ, MAILPORT_PASSWORD=password)
+    return subprocess.run([BIN, "migrate", "import", "--from", "pop3",
+                           f"pop3://alice@127.0.0.1:{port}", "--insecure-plaintext", *args],
+                          capture_output=True, timeout=60, env=env)
+
+
+def test_popa3d_mbox_uidls_survive_the_switch_and_fetchmail_downloads_nothing(
+        make_server, popa3d_server, pki, tmp_path):
+    old = popa3d_server
+    old.write_spool("alice", POPA3D_SPOOL)
+    spool = old.spool("alice")
+    fetchmail = Fetchmail(tmp_path, pki)
+    code, log = fetchmail.run(old.port, tls=False)
+    assert code == 0, log + old.log_text()
+    assert "POP3> RETR" in log or "POP3> TOP" in log
+    before = plain_uidls(old.port)
+    assert len(before) == 3 and len(set(before)) == 3
+    assert all(len(u) == 16 for u in before), before
+
+    dry = import_pop3(old.port, "--mbox", str(spool), "--dry-run")
+    assert dry.returncode == 0, dry.stderr.decode()
+    out = dry.stdout.decode()
+    assert "alice: 3 messages, 3 UIDLs to import, 0 without an old UIDL, 0 collisions" in out
+    assert [line.split()[1] for line in out.splitlines()[1:]] == before
+    map_file = spool.parent / ".alice.mailport-uidlmap"
+    assert not map_file.exists()
+
+    done = import_pop3(old.port, "--mail", f"mbox:{spool.parent}/%u")
+    assert done.returncode == 0, done.stderr.decode()
+    assert "alice: 3 messages, 3 UIDLs imported, 0 without an old UIDL, 0 collisions" in \
+        done.stdout.decode()
+    assert sorted(line.split()[1] for line in map_file.read_text().splitlines()[1:]) == \
+        sorted(before)
+    again = import_pop3(old.port, "--mbox", str(spool))
+    assert "0 UIDLs imported" in again.stdout.decode(), again.stderr.decode()
+    old.stop()
+    assert spool.read_bytes() == POPA3D_SPOOL  # popa3d and the import deleted nothing
+
+    # Mail that arrives during the switch has no old UIDL: the only message to download.
+    with open(spool, "ab") as f:
+        f.write(LATE_MESSAGE)
+    server = make_server(args=["--mail", f"mbox:{spool.parent}/%u"])
+    server.start()
+    after = uidls(server.pop3s_port, pki)
+    assert after[:3] == before
+    assert after[3] not in before
+    code, log = fetchmail.run(server.pop3s_port)
+    assert code == 0, log
+    assert "4 messages (3 seen)" in log, log
+    assert log.count("POP3> RETR") + log.count("POP3> TOP") == 1, log  # the late message only
+    assert "reading message alice@localhost:4 of 4" in log
+    assert "event=uidl-collision" not in server.log()
+
+
+def test_pop3_import_refuses_a_spool_that_changed_and_bad_usage(popa3d_server, tmp_path):
+    old = popa3d_server
+    old.write_spool("alice", POPA3D_SPOOL)
+    other = tmp_path / "elsewhere" / "alice"
+    other.parent.mkdir()
+    other.write_bytes(POPA3D_SPOOL.replace(b"second body\n", b"second body, edited\n"))
+    out = import_pop3(old.port, "--mbox", str(other))
+    assert out.returncode == 75, out.stderr.decode()
+    err = out.stderr.decode()
+    assert "message 2 is " in err and "the old server said" in err and "run the import again" in err
+    assert not (other.parent / ".alice.mailport-uidlmap").exists()
+
+    wrong = import_pop3(old.port, "--mbox", str(other), password="wrong")
+    assert wrong.returncode == 77, wrong.stderr.decode()
+    usage = import_pop3(old.port, "--mail", str(tmp_path / "%u" / "Maildir"))
+    assert usage.returncode == 64
+    assert "--from pop3 imports into mbox spools" in usage.stderr.decode()
+    both = import_pop3(old.port)
+    assert both.returncode == 64 and "--mbox FILE or --mail TEMPLATE" in both.stderr.decode()
+    # popa3d offers no STLS: without --insecure-plaintext the password stays home.
+    env = dict(os.environ, MAILPORT_PASSWORD="alicepw")
+    plain = subprocess.run([BIN, "migrate", "import", "--from", "pop3",
+                            f"pop3://alice@127.0.0.1:{old.port}", "--mbox", str(other)],
+                           capture_output=True, timeout=60, env=env)
+    assert plain.returncode == 69 and "offers no STLS" in plain.stderr.decode()

@@ -28,6 +28,7 @@ TEST(Metrics, StartsAtZeroWithHelpAndType) {
   EXPECT_NE(text.find("# TYPE mailport_auth_duration_seconds histogram"), std::string::npos);
   EXPECT_NE(text.find("# HELP mailport_messages_retrieved_total "), std::string::npos);
   EXPECT_EQ(sample(text, "mailport_messages_retrieved_total"), 0);
+  EXPECT_EQ(sample(text, "mailport_uidl_churn_alarms_total"), 0);
   EXPECT_EQ(sample(text, "mailport_penalties_in_force{kind=\"ban\"}"), 0);
   EXPECT_EQ(sample(text, "mailport_connections_total{listener=\"pop3s\"}"), 0);
   EXPECT_EQ(sample(text, "mailport_connections_open{listener=\"lmtp\",tls=\"none\"}"), 0);
@@ -46,6 +47,13 @@ TEST(Metrics, CountsLoginsByMechanismAndResult) {
   EXPECT_EQ(sample(text, "mailport_logins_total{mechanism=\"PLAIN\",result=\"ok\"}"), 2) << text;
   EXPECT_EQ(sample(text, "mailport_logins_total{mechanism=\"USER\",result=\"failed\"}"), 1);
   EXPECT_EQ(sample(text, "mailport_lock_conflicts_total"), 1);
+}
+
+TEST(Metrics, CountsChurnAlarms) {
+  Registry registry;
+  registry.uidl_churn_alarm();
+  registry.uidl_churn_alarm();
+  EXPECT_EQ(sample(registry.text(), "mailport_uidl_churn_alarms_total"), 2);
 }
 
 TEST(Metrics, HistogramBucketsAreCumulative) {

@@ -245,6 +245,60 @@ TEST_F(MboxStoreTest, FailedWriteLeavesNoPartialMessage) {
   EXPECT_EQ(read_file(spool()), before);
 }
 
+// The UIDL map of a spool: keyed by the UIDL mailport gives the message itself.
+class MboxUidlMapTest : public MboxStoreTest {
+ protected:
+  MboxUidlMapTest() {
+    deliver("Subject: one\n\n1\n");
+    deliver("Subject: two\n\n2\n");
+    deliver("Subject: three\n\n3\n");
+    auto box = open_ok(spool());
+    for (const auto& info : box->messages()) own_.push_back(info.uidl);
+  }
+  fs::path map_path() const { return spool().parent_path() / mbox_uidl_map_name(spool()); }
+  std::vector<std::string> listed(MboxOpenStats* stats = nullptr,
+                                  MboxUidls which = MboxUidls::mapped) {
+    auto box = open_mbox(spool(), kQuick, stats, which);
+    EXPECT_TRUE(box.ok());
+    std::vector<std::string> out;
+    if (box.ok()) {
+      for (const auto& info : (*box)->messages()) out.push_back(info.uidl);
+    }
+    return out;
+  }
+  std::vector<std::string> own_;
+};
+
+TEST_F(MboxUidlMapTest, MappedMessagesListTheOldUidlOthersTheirOwn) {
+  ASSERT_EQ(own_.size(), 3u);
+  EXPECT_EQ(map_path().filename(), ".alice.mailport-uidlmap");
+  write_file(map_path(), "mailport-uidlmap 1\n" + own_[0] + " 8f14251b9f9b1d44\n" + own_[2] +
+                             " d98c1dd404b2008f\n");
+  MboxOpenStats stats;
+  EXPECT_EQ(listed(&stats),
+            (std::vector<std::string>{"8f14251b9f9b1d44", own_[1], "d98c1dd404b2008f"}));
+  EXPECT_EQ(stats.uidls_from_map, 2u);
+  EXPECT_EQ(stats.uidl_collisions, 0u);
+  EXPECT_EQ(listed(nullptr, MboxUidls::own), own_);  // what migrate import keys the map by
+}
+
+TEST_F(MboxUidlMapTest, AnOldUidlListedTwiceFallsBackToTheOwnOne) {
+  write_file(map_path(), "mailport-uidlmap 1\n" + own_[0] + " same\n" + own_[1] + " same\n");
+  MboxOpenStats stats;
+  EXPECT_EQ(listed(&stats), (std::vector<std::string>{"same", own_[1], own_[2]}));
+  EXPECT_EQ(stats.uidl_collisions, 1u);
+  EXPECT_EQ(stats.collided, std::vector<std::string>{own_[1]});
+}
+
+TEST_F(MboxUidlMapTest, ABrokenMapNeverHoldsMailBack) {
+  write_file(map_path(), "mailport-uidlmap 1\n" + own_[0] + "\n");
+  MboxOpenStats stats;
+  EXPECT_EQ(listed(&stats), own_);
+  ASSERT_TRUE(stats.uidl_map_error.has_value());
+  EXPECT_NE(stats.uidl_map_error->find(".alice.mailport-uidlmap:2:"), std::string::npos)
+      << *stats.uidl_map_error;
+}
+
 TEST_F(MboxStoreTest, StoreExpandsTheTemplate) {
   MboxStore store((dir_.path() / "mail" / "%n").string(), kQuick);
   deliver("hello\n");

@@ -18,6 +18,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
+ChurnSettings percent(unsigned value) {
+  ChurnSettings settings;
+  settings.percent = value;
+  return settings;
+}
+
 std::vector<std::uint64_t> hashes(int from, int to) {
   std::vector<std::uint64_t> out;
   for (int i = from; i < to; ++i) out.push_back(uidl_hash("uidl-" + std::to_string(i)));
@@ -33,9 +39,9 @@ TEST(CheckChurn, FiresAboveThePercentageOnlyWithEnoughSeen) {
   ASSERT_TRUE(finding);
   EXPECT_EQ(finding->seen, 30u);
   EXPECT_EQ(finding->missing, 16u);
-  EXPECT_FALSE(check_churn(hashes(0, 10), {}, settings));              // too few seen
-  EXPECT_FALSE(check_churn(hashes(0, 30), {}, ChurnSettings{0, 20}));  // off
-  EXPECT_TRUE(check_churn(hashes(0, 30), {}, ChurnSettings{90, 20}));
+  EXPECT_FALSE(check_churn(hashes(0, 10), {}, settings));    // too few seen
+  EXPECT_FALSE(check_churn(hashes(0, 30), {}, percent(0)));  // off
+  EXPECT_TRUE(check_churn(hashes(0, 30), {}, percent(90)));
 }
 
 TEST(SeenUidls, SaveLoadAndForeignFiles) {
