@@ -7,6 +7,7 @@
 
 #include "client/connection.hpp"
 #include "client/fetch_state.hpp"
+#include "client/login_session.hpp"
 #include "client/progress.hpp"
 #include "client/sink.hpp"
 
@@ -60,8 +61,7 @@ class AccountRun {
   }
   std::optional<std::string> login_delay_wait() const;
   Result<void> session();
-  Result<void> connect();
-  Result<void> secure_and_login();
+  Result<void> connect_and_login();
   Result<void> after_login();
   void check_expire(const Capabilities& caps);
   Result<std::vector<ServerMessage>> listing();
@@ -124,8 +124,7 @@ std::optional<std::string> AccountRun::login_delay_wait() const {
 }
 
 Result<void> AccountRun::session() {
-  if (auto r = connect(); !r) return r;
-  if (auto r = secure_and_login(); !r) return r;
+  if (auto r = connect_and_login(); !r) return r;
   if (auto r = after_login(); !r) return r;
   auto messages = listing();
   if (!messages) return messages.error();
@@ -133,47 +132,20 @@ Result<void> AccountRun::session() {
   return finish();
 }
 
-Result<void> AccountRun::connect() {
-  const ServerUrl& url = settings_.url;
-  TlsClientConfig tls;
-  tls.server_name = url.host;
-  tls.cafile = settings_.cafile;
-  auto connection = Connection::open(url.host, url.port, settings_.timeout, std::move(tls));
-  if (!connection) return connection.error();
-  connection_ = std::move(*connection);
-  client_ = std::make_unique<Pop3Client>(*connection_);
-  if (url.implicit_tls) {
-    if (auto started = connection_->start_tls(); !started) return started.error();
-  }
-  auto greeting = client_->greeting();
-  if (!greeting) return greeting.error();
-  return {};
-}
-
-Result<void> AccountRun::secure_and_login() {
-  auto caps = client_->capa();
-  if (!caps) return caps.error();
-  caps_ = std::move(*caps);
-  if (!settings_.url.implicit_tls) {
-    if (caps_ && caps_->stls()) {
-      if (auto secured = client_->stls(); !secured) return secured.error();
-      // RFC 2595 §4: what the server said before TLS may have been forged; ask again.
-      auto again = client_->capa();
-      if (!again) return again.error();
-      caps_ = std::move(*again);
-    } else if (!settings_.insecure_plaintext) {
-      return make_error(errc::permanent_failure,
-                        fmt::format("{} offers no STLS, so the password would cross the network "
-                                    "in clear text; use pop3s:// if the server has port 995, "
-                                    "or accept the risk with --insecure-plaintext",
-                                    settings_.url.host));
-    } else {
-      warn("the server offers no STLS: logging in without encryption (--insecure-plaintext)");
-    }
-  }
-  auto method = client_->login(settings_.auth, caps_, settings_.url.user, password_);
-  if (!method) return method.error();
-  note(fmt::format("logged in ({})", to_string(*method)));
+Result<void> AccountRun::connect_and_login() {
+  ServerAccess access;
+  access.url = settings_.url;
+  access.cafile = settings_.cafile;
+  access.insecure_plaintext = settings_.insecure_plaintext;
+  access.auth = settings_.auth;
+  access.timeout = settings_.timeout;
+  auto session = client::connect_and_login(access, password_,
+                                           [this](std::string text) { warn(std::move(text)); });
+  if (!session) return session.error();
+  connection_ = std::move(session->connection);
+  client_ = std::move(session->client);
+  caps_ = std::move(session->caps);
+  note(fmt::format("logged in ({})", to_string(session->method)));
   return {};
 }
 

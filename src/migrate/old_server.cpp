@@ -8,40 +8,14 @@ namespace mailport::migrate {
 
 Result<OldServer> OldServer::open(const OldServerOptions& options, std::string_view password,
                                   const NoteFn& note, const NoteFn& warn) {
-  const client::ServerUrl& url = options.url;
-  client::TlsClientConfig tls;
-  tls.server_name = url.host;
-  tls.cafile = options.cafile;
-  auto connection = client::Connection::open(url.host, url.port, options.timeout, std::move(tls));
-  if (!connection) return connection.error();
+  auto session = client::connect_and_login(options, password, [&warn](std::string text) {
+    if (warn) warn(text);
+  });
+  if (!session) return session.error();
+  if (note) note("logged in (" + std::string(client::to_string(session->method)) + ")");
   OldServer server;
-  server.connection_ = std::move(*connection);
-  server.client_ = std::make_unique<client::Pop3Client>(*server.connection_);
-  client::Pop3Client& pop3 = *server.client_;
-  if (url.implicit_tls) {
-    if (auto started = server.connection_->start_tls(); !started) return started.error();
-  }
-  if (auto greeting = pop3.greeting(); !greeting) return greeting.error();
-  auto caps = pop3.capa();
-  if (!caps) return caps.error();
-  if (!url.implicit_tls) {
-    if (*caps && (*caps)->stls()) {
-      if (auto secured = pop3.stls(); !secured) return secured.error();
-      auto again = pop3.capa();  // RFC 2595 §4: what came before TLS may have been forged
-      if (!again) return again.error();
-      caps = std::move(again);
-    } else if (!options.insecure_plaintext) {
-      return make_error(errc::permanent_failure,
-                        url.host +
-                            " offers no STLS, so the password would cross the network in "
-                            "clear text; use pop3s:// or --insecure-plaintext");
-    } else if (warn) {
-      warn("the server offers no STLS: logging in without encryption (--insecure-plaintext)");
-    }
-  }
-  auto method = pop3.login(options.auth, *caps, url.user, password);
-  if (!method) return method.error();
-  if (note) note("logged in (" + std::string(client::to_string(*method)) + ")");
+  server.connection_ = std::move(session->connection);
+  server.client_ = std::move(session->client);
   return server;
 }
 

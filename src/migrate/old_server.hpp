@@ -1,7 +1,7 @@
 // A logged-in session with the old POP3 server, shared by `migrate pull` (which copies its
 // messages) and `migrate import --from pop3` (which only reads its UIDL listing): the fetch
 // client's TLS rules (pop3s://, or STLS on pop3://; plaintext only with insecure_plaintext) and
-// authentication choices. Nothing here ever sends DELE.
+// authentication choices (client/login_session.hpp). Nothing here ever sends DELE.
 #pragma once
 
 #include <chrono>
@@ -15,19 +15,13 @@
 #include <vector>
 
 #include "client/connection.hpp"
+#include "client/login_session.hpp"
 #include "client/pop3_client.hpp"
-#include "client/url.hpp"
 #include "core/result.hpp"
 
 namespace mailport::migrate {
 
-struct OldServerOptions {
-  client::ServerUrl url;
-  std::optional<std::filesystem::path> cafile;
-  bool insecure_plaintext = false;
-  client::AuthMethod auth = client::AuthMethod::automatic;
-  std::chrono::milliseconds timeout{std::chrono::seconds(60)};
-};
+using OldServerOptions = client::ServerAccess;
 
 // One message of the old server's listing, in its order.
 struct OldMessage {
