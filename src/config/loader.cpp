@@ -243,20 +243,26 @@ std::string expire_of(const toml::node& node) {
   return text == "NEVER" ? text : std::to_string(std::stoul(text));
 }
 
-// ["10.0.0.0/8", "::1"]: each entry a numeric address with an optional prefix length.
-std::vector<std::string> cidr_list_of(const toml::node& node) {
+// An array whose every element is a string that `element_of` checks (and may normalise).
+template <class ElementOf>
+std::vector<std::string> string_list_of(const toml::node& node, ElementOf element_of) {
   const toml::array* array = node.as_array();
   if (array == nullptr) {
     throw std::invalid_argument(
         fmt::format("expected an array of strings, not {}", type_name(node)));
   }
-  std::vector<std::string> cidrs;
-  for (const toml::node& element : *array) {
+  std::vector<std::string> values;
+  for (const toml::node& element : *array) values.push_back(element_of(element));
+  return values;
+}
+
+// ["10.0.0.0/8", "::1"]: each entry a numeric address with an optional prefix length.
+std::vector<std::string> cidr_list_of(const toml::node& node) {
+  return string_list_of(node, [](const toml::node& element) {
     std::string text = string_of(element);
     detail::check_cidr(text);
-    cidrs.push_back(std::move(text));
-  }
-  return cidrs;
+    return text;
+  });
 }
 
 // A relative Unix socket path follows the file like every other path.
@@ -312,35 +318,21 @@ unsigned mode_of(const toml::node& node) {
 }
 
 std::vector<std::string> mechanism_list_of(const toml::node& node) {
-  const toml::array* array = node.as_array();
-  if (array == nullptr) {
-    throw std::invalid_argument(
-        fmt::format("expected an array of strings, not {}", type_name(node)));
-  }
-  std::vector<std::string> names;
-  for (const toml::node& element : *array) {
+  return string_list_of(node, [](const toml::node& element) {
     std::string name = string_of(element);
     for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     if (!detail::is_one_of(name, detail::kSaslMechanisms)) {
       throw std::invalid_argument(fmt::format("\"{}\" is not one of {}", name,
                                               detail::describe_choices(detail::kSaslMechanisms)));
     }
-    names.push_back(std::move(name));
-  }
-  return names;
+    return name;
+  });
 }
 
 std::vector<std::string> workaround_list_of(const toml::node& node) {
-  const toml::array* array = node.as_array();
-  if (array == nullptr) {
-    throw std::invalid_argument(
-        fmt::format("expected an array of strings, not {}", type_name(node)));
-  }
-  std::vector<std::string> names;
-  for (const toml::node& element : *array) {
-    names.push_back(choice_of(element, detail::kClientWorkarounds));
-  }
-  return names;
+  return string_list_of(node, [](const toml::node& element) {
+    return choice_of(element, detail::kClientWorkarounds);
+  });
 }
 
 void read_root(Section& root, Config& config) {

@@ -21,9 +21,13 @@ class TomlWriter {
     const toml::value<std::string> node(mask_secrets(value));
     out_ << key << " = " << toml::toml_formatter(node, toml::format_flags::none) << '\n';
   }
-  void path(std::string_view key, const std::filesystem::path& value, std::string_view unset) {
+  // An empty value is shown as a comment saying what that means.
+  void string(std::string_view key, std::string_view value, std::string_view unset) {
     if (value.empty()) return comment(key, unset);
-    string(key, value.string());
+    string(key, value);
+  }
+  void path(std::string_view key, const std::filesystem::path& value, std::string_view unset) {
+    string(key, value.string(), unset);
   }
   void certificates(std::string_view key, const std::vector<CertificatePair>& pairs) {
     out_ << key << " = [";
@@ -122,27 +126,15 @@ void write_tls(TomlWriter& out, const TlsSettings& tls) {
 
 void write_privileges(TomlWriter& out, const PrivilegeSettings& privileges) {
   out.section("privileges");
-  if (privileges.user.empty()) {
-    out.comment("user", "not set (keep the starting user)");
-  } else {
-    out.string("user", privileges.user);
-  }
-  if (privileges.group.empty()) {
-    out.comment("group", "not set (the user's primary group)");
-  } else {
-    out.string("group", privileges.group);
-  }
+  out.string("user", privileges.user, "not set (keep the starting user)");
+  out.string("group", privileges.group, "not set (the user's primary group)");
   out.path("chroot", privileges.chroot, "not set");
 }
 
 void write_auth(TomlWriter& out, const AuthSettings& auth) {
   out.section("auth");
   out.path("passwd", auth.passwd, "not set");
-  if (auth.passdb.empty()) {
-    out.comment("passdb", "not set (users from auth.passwd)");
-  } else {
-    out.string("passdb", auth.passdb);
-  }
+  out.string("passdb", auth.passdb, "not set (users from auth.passwd)");
   out.string("plaintext_auth", to_string(auth.plaintext_auth));
   out.boolean("apop", auth.apop);
   out.duration("failure_delay", auth.failure_delay);
@@ -165,11 +157,7 @@ void write_limits(TomlWriter& out, const LimitsSettings& limits) {
 
 void write_mail(TomlWriter& out, const MailSettings& mail) {
   out.section("mail");
-  if (mail.location.empty()) {
-    out.comment("location", "not set");
-  } else {
-    out.string("location", mail.location);
-  }
+  out.string("location", mail.location, "not set");
   out.duration("lock_timeout", mail.lock_timeout);
   if (mail.login_delay) {
     out.duration("login_delay", *mail.login_delay);

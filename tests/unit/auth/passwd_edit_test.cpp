@@ -12,14 +12,14 @@
 
 #include "auth/passwd_file.hpp"
 #include "core/unique_fd.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mailport::auth {
 namespace {
 
-using testing::read_file;
-using testing::TempDir;
-using testing::write_file;
+using test_support::read_file;
+using test_support::TempDir;
+using test_support::write_file;
 
 UserRecord user(const std::string& name, const std::string& password = "{PLAIN}pw") {
   UserRecord record;

@@ -5,13 +5,13 @@
 #include <atomic>
 #include <thread>
 
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mailport::auth {
 namespace {
 
-using testing::TempDir;
-using testing::write_file;
+using test_support::TempDir;
+using test_support::write_file;
 
 std::string error_of(const Result<std::vector<UserRecord>>& parsed) {
   return parsed.ok() ? std::string("<parsed>") : parsed.error().message;

@@ -2,13 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mailport::client {
 namespace {
 
-using testing::TempDir;
-using testing::write_file;
+using test_support::TempDir;
+using test_support::write_file;
 
 Result<FetchConfig> load(const TempDir& dir, std::string_view text) {
   const auto path = dir.path() / "fetch.toml";

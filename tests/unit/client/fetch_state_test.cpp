@@ -3,14 +3,14 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mailport::client {
 namespace {
 
-using testing::read_file;
-using testing::TempDir;
-using testing::write_file;
+using test_support::read_file;
+using test_support::TempDir;
+using test_support::write_file;
 
 TEST(FetchState, StartsEmptyAndCreatesItsDirectoryPrivately) {
   TempDir dir;

@@ -8,15 +8,15 @@
 #include <filesystem>
 #include <vector>
 
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mailport::client {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::read_file;
-using testing::TempDir;
-using testing::write_file;
+using test_support::read_file;
+using test_support::TempDir;
+using test_support::write_file;
 
 constexpr std::string_view kMessage = "From: a@example.org\nSubject: hi\n\nbody\n";
 

@@ -17,9 +17,9 @@
 namespace mailport::cli {
 namespace {
 
-using config::testing::TempDir;
 using config::testing::write_cert_pair;
-using config::testing::write_file;
+using test_support::TempDir;
+using test_support::write_file;
 
 struct Outcome {
   int exit_code;

@@ -11,9 +11,9 @@
 namespace mailport::config {
 namespace {
 
-using testing::TempDir;
+using test_support::TempDir;
+using test_support::write_file;
 using testing::write_cert_pair;
-using testing::write_file;
 
 const std::filesystem::path kSourceDir = MAILPORT_SOURCE_DIR;
 

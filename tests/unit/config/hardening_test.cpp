@@ -12,10 +12,10 @@ namespace mailport::config {
 namespace {
 
 using namespace std::chrono_literals;
+using test_support::TempDir;
+using test_support::write_file;
 using testing::KeyKind;
-using testing::TempDir;
 using testing::write_cert_pair;
-using testing::write_file;
 
 std::string error_text(const std::function<void()>& action) {
   try {

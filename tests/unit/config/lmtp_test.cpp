@@ -10,9 +10,9 @@
 namespace mailport::config {
 namespace {
 
-using testing::TempDir;
+using test_support::TempDir;
+using test_support::write_file;
 using testing::write_cert_pair;
-using testing::write_file;
 
 constexpr const char* kOrigin = "/etc/mailport/mailport.toml";
 

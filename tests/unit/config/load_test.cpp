@@ -11,8 +11,8 @@ namespace mailport::config {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::TempDir;
-using testing::write_file;
+using test_support::TempDir;
+using test_support::write_file;
 
 constexpr const char* kOrigin = "/etc/mailport/mailport.toml";
 

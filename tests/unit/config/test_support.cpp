@@ -50,25 +50,6 @@ X509Ptr make_self_signed(EVP_PKEY* key) {
 
 }  // namespace
 
-TempDir::TempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "mailport-config-XXXXXX");
-  require(::mkdtemp(pattern.data()) != nullptr, "mkdtemp");
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::permissions(path_, std::filesystem::perms::owner_all, ignored);
-  std::filesystem::remove_all(path_, ignored);
-}
-
-void write_file(const std::filesystem::path& path, std::string_view content) {
-  std::filesystem::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-  require(static_cast<bool>(out), "write_file");
-}
-
 void write_cert_pair(const std::filesystem::path& cert_path, const std::filesystem::path& key_path,
                      KeyKind kind, std::string_view passphrase) {
   const PkeyPtr key = make_key(kind);

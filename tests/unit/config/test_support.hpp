@@ -1,28 +1,13 @@
-// Temporary directories, files and certificates for the configuration tests.
+// Certificates for the configuration tests (scratch directories: support/temp_dir.hpp).
 #pragma once
 
 #include <filesystem>
 #include <string>
 #include <string_view>
 
+#include "support/temp_dir.hpp"
+
 namespace mailport::config::testing {
-
-// A fresh directory under the system temp dir, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir();
-
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(std::string_view name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
-
-void write_file(const std::filesystem::path& path, std::string_view content);
 
 enum class KeyKind { ec, rsa };
 

@@ -13,10 +13,10 @@ namespace mailport::config {
 namespace {
 
 using namespace std::chrono_literals;
+using test_support::TempDir;
+using test_support::write_file;
 using testing::KeyKind;
-using testing::TempDir;
 using testing::write_cert_pair;
-using testing::write_file;
 
 class Validate : public ::testing::Test {
  protected:

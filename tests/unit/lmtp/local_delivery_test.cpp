@@ -11,6 +11,8 @@
 #include <map>
 #include <string>
 
+#include "support/temp_dir.hpp"
+
 namespace mailport::lmtp {
 namespace {
 
@@ -33,18 +35,7 @@ class FakePassDb final : public auth::PassDb {
   bool broken = false;
 };
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "mailport-lmtp-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test_support::TempDir;
 
 std::vector<std::string> maildir_messages(const fs::path& maildir) {
   std::vector<std::string> out;

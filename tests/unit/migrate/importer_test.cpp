@@ -7,15 +7,15 @@
 #include <filesystem>
 
 #include "store/uidl_map.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mailport::migrate {
 namespace {
 
 namespace fs = std::filesystem;
-using store::testing::read_file;
-using store::testing::TempDir;
-using store::testing::write_file;
+using test_support::read_file;
+using test_support::TempDir;
+using test_support::write_file;
 
 class ImporterTest : public ::testing::Test {
  protected:

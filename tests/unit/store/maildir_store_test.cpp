@@ -18,10 +18,14 @@
 #include "store/maildir_lock.hpp"
 #include "store/maildir_name.hpp"
 #include "store/size_cache.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mailport::store::testing {
 namespace {
+
+using test_support::read_file;
+using test_support::TempDir;
+using test_support::write_file;
 
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;

@@ -17,10 +17,14 @@
 #include <vector>
 
 #include "store/mbox_lock.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mailport::store::testing {
 namespace {
+
+using test_support::read_file;
+using test_support::TempDir;
+using test_support::write_file;
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;

@@ -13,9 +13,13 @@
 #include "store/maildir_name.hpp"
 #include "store/maildir_store.hpp"
 #include "store/memory_store.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mailport::store::testing {
+
+using test_support::read_file;
+using test_support::TempDir;
+using test_support::write_file;
 
 class MemoryHarness {
  public:

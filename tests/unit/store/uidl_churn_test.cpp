@@ -11,10 +11,14 @@
 
 #include "core/unique_fd.hpp"
 #include "store/maildir_store.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mailport::store::testing {
 namespace {
+
+using test_support::read_file;
+using test_support::TempDir;
+using test_support::write_file;
 
 namespace fs = std::filesystem;
 
