@@ -3,7 +3,8 @@
 #   ./dev.sh serve [serve flags...]  install what is missing, build, run the server (embedded default)
 #   ./dev.sh test                    install what is missing, build, run every test suite
 #   ./dev.sh build                   install what is missing and build
-#   ./dev.sh sanitize [asan|tsan|fuzz]  ASan+UBSan, TSan and libFuzzer stages (.ci/sanitizers.sh)
+#   ./dev.sh sanitize [--ci] [asan|tsan|fuzz]  ASan+UBSan, TSan and libFuzzer stages (.ci/sanitizers.sh;
+#                                    --ci is what .ci/run runs)
 set -euo pipefail
 cd "$(dirname "$0")"
 
