@@ -17,6 +17,17 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BIN = os.environ.get("MAILPORT_BIN") or str(ROOT / "build" / "src" / "cli" / "mailport")
 START_TIMEOUT = 15.0
+# .ci/sanitizers.sh points this at the directory whose non-empty files fail the run. ASan writes
+# there itself (log_path); GCC's UBSan ignores log_path and prints to stderr, which the server
+# fixtures swallow, so they copy such lines there.
+SANITIZER_REPORTS = os.environ.get("MAILPORT_SANITIZER_REPORTS")
+SANITIZER_REPORT = re.compile(r"runtime error:|ERROR: (Address|Leak|Thread)Sanitizer")
+
+
+def note_sanitizer_report(line: str):
+    if SANITIZER_REPORTS and SANITIZER_REPORT.search(line):
+        with open(os.path.join(SANITIZER_REPORTS, f"stderr.{os.getpid()}"), "a") as out:
+            out.write(line)
 
 
 def run(cmd, **kwargs):
@@ -147,8 +158,10 @@ class Server:
 
     def _pump(self, stream):
         for raw in stream:
+            line = raw.decode("utf-8", "replace")
+            note_sanitizer_report(line)
             with self._lock:
-                self.log_lines.append(raw.decode("utf-8", "replace"))
+                self.log_lines.append(line)
 
     def log(self):
         with self._lock:

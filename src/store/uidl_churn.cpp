@@ -49,7 +49,8 @@ std::vector<std::uint64_t> load_seen_uidls(int maildir_fd) {
   }
   if (std::memcmp(data.data(), kMagic, sizeof kMagic) != 0) return hashes;
   hashes.resize((size - sizeof kMagic) / 8);
-  std::memcpy(hashes.data(), data.data() + sizeof kMagic, hashes.size() * 8);
+  // An empty set has no buffer: memcpy to a null pointer is undefined even for zero bytes.
+  if (!hashes.empty()) std::memcpy(hashes.data(), data.data() + sizeof kMagic, hashes.size() * 8);
   if (!std::is_sorted(hashes.begin(), hashes.end())) return {};
   return hashes;
 }

@@ -59,6 +59,16 @@ TEST(SeenUidls, SaveLoadAndForeignFiles) {
   EXPECT_TRUE(load_seen_uidls(fd.get()).empty());
 }
 
+// A maildrop whose every message was deleted saves an empty set; loading it must not copy into
+// the empty vector's null buffer (undefined behaviour that UBSan in the asan stage reports).
+TEST(SeenUidls, EmptySetSavesAndLoads) {
+  TempDir dir;
+  const UniqueFd fd(::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(save_seen_uidls(fd.get(), {}).ok());
+  EXPECT_EQ(fs::file_size(dir.path() / kSeenUidlsFileName), 8u);
+  EXPECT_TRUE(load_seen_uidls(fd.get()).empty());
+}
+
 class ChurnMaildirTest : public ::testing::Test {
  protected:
   ChurnMaildirTest() : maildir_(dir_.path() / "Maildir") {
