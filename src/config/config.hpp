@@ -129,7 +129,7 @@ struct MailSettings {
   std::chrono::milliseconds lock_timeout{5000};
   std::optional<std::chrono::seconds> login_delay;  // announced in CAPA and enforced
   std::optional<std::string> expire;                // CAPA EXPIRE: "NEVER" or a number of days
-  // UIDL churn alarm (Maildir): warn when more than this percentage of the UIDLs a client saw
+  // UIDL churn alarm (Maildir, mbox): warn when more than this percentage of the UIDLs a client saw
   // last time is gone without a DELE, if it saw at least uidl_churn_min_seen. 0 = off.
   unsigned uidl_churn_percent = 50;
   unsigned uidl_churn_min_seen = 20;

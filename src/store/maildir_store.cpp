@@ -78,11 +78,7 @@ class MaildirMailbox final : public Mailbox {
 };
 
 std::optional<ChurnFinding> MaildirMailbox::track_churn(const ChurnSettings& settings) {
-  std::vector<std::uint64_t> current;
-  current.reserve(snapshot_.messages.size());
-  for (const auto& message : snapshot_.messages) current.push_back(uidl_hash(message.uidl));
-  std::sort(current.begin(), current.end());
-  current.erase(std::unique(current.begin(), current.end()), current.end());
+  std::vector<std::uint64_t> current = seen_uidl_hashes(snapshot_.messages);
   const std::vector<std::uint64_t> previous = load_seen_uidls(dirs_.root.get());
   auto finding = check_churn(previous, current, settings);
   // Failing to write only weakens the next alarm: never an error for the session.
@@ -290,17 +286,7 @@ Result<std::unique_ptr<Mailbox>> MaildirStore::open(const UserContext& user) {
   if (!path) return path.error();
   MaildirOpenStats stats;
   auto mailbox = open_maildir(*path, stats, churn_ ? &*churn_ : nullptr);
-  if (stats.churn) {
-    // Quoted like the login lines, so that a login name cannot forge fields.
-    std::string user_field;
-    for (const char c : user.login) {
-      if (c == '"' || c == '\\') user_field += '\\';
-      user_field += c;
-    }
-    spdlog::warn("event=uidl_churn user=\"{}\" seen={} missing={} maildir=\"{}\"", user_field,
-                 stats.churn->seen, stats.churn->missing, *path);
-    if (churn_->on_alarm) churn_->on_alarm();
-  }
+  if (stats.churn) report_churn(user.login, *stats.churn, "maildir", *path, *churn_);
   return mailbox;
 }
 

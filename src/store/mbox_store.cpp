@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <charconv>
 #include <ctime>
+#include <iterator>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -261,10 +262,14 @@ class MboxMailbox final : public Mailbox {
 
   Result<void> expunge(std::span<const std::size_t> indices) override;
 
+  // Compares this listing with the last session's and remembers it for the next one.
+  std::optional<ChurnFinding> track_churn(const ChurnSettings& settings);
+
  private:
   Result<void> check_unchanged(int fd) const;
   Result<Index> rewrite(int locked_fd, const std::set<std::size_t>& deleted);
   Result<void> copy_range(int from, int to, std::uint64_t offset, std::uint64_t length) const;
+  void forget_expunged(const std::set<std::size_t>& deleted);
 
   fs::path spool_;
   MboxOptions options_;
@@ -274,7 +279,38 @@ class MboxMailbox final : public Mailbox {
   std::uint64_t end_;  // spool length at login; later bytes are mail that arrived since
   std::vector<MboxEntry> entries_;
   std::vector<MessageInfo> infos_;
+  std::optional<std::vector<std::uint64_t>> seen_;  // hashes of the listed UIDLs, when tracked
 };
+
+// Failing to read or write the record only weakens the next alarm: never an error for the
+// session.
+std::optional<ChurnFinding> MboxMailbox::track_churn(const ChurnSettings& settings) {
+  auto dir = open_directory(spool_.parent_path());
+  if (!dir) return std::nullopt;
+  const std::string name = mbox_seen_uidls_name(spool_);
+  std::vector<std::uint64_t> current = seen_uidl_hashes(infos_);
+  const std::vector<std::uint64_t> previous = load_seen_uidls(dir->get(), name);
+  auto finding = check_churn(previous, current, settings);
+  if (current != previous) (void)save_seen_uidls(dir->get(), current, name);
+  seen_ = std::move(current);
+  return finding;
+}
+
+// Messages this session deleted are gone on purpose: the next session must not miss them.
+void MboxMailbox::forget_expunged(const std::set<std::size_t>& deleted) {
+  if (!seen_) return;
+  std::vector<std::uint64_t> gone;
+  for (const std::size_t index : deleted) {
+    if (index < infos_.size()) gone.push_back(uidl_hash(infos_[index].uidl));
+  }
+  std::sort(gone.begin(), gone.end());
+  std::vector<std::uint64_t> kept;
+  std::set_difference(seen_->begin(), seen_->end(), gone.begin(), gone.end(),
+                      std::back_inserter(kept));
+  *seen_ = std::move(kept);
+  auto dir = open_directory(spool_.parent_path());
+  if (dir) (void)save_seen_uidls(dir->get(), *seen_, mbox_seen_uidls_name(spool_));
+}
 
 Result<void> MboxMailbox::check_unchanged(int fd) const {
   struct stat info {};
@@ -365,6 +401,7 @@ Result<void> MboxMailbox::expunge(std::span<const std::size_t> indices) {
   if (auto same = check_unchanged(lock->fd()); !same) return same;
   auto index = rewrite(lock->fd(), deleted);
   if (!index) return index.error();
+  forget_expunged(deleted);
   // The old index no longer matches the new spool; a failure here only costs a rescan.
   (void)write_index(session_lock_.get(), *index);
   return {};
@@ -419,8 +456,23 @@ std::string mbox_uidl_map_name(const fs::path& spool) {
   return "." + spool.filename().string() + ".mailport-uidlmap";
 }
 
+std::string mbox_seen_uidls_name(const fs::path& spool) {
+  return "." + spool.filename().string() + ".mailport-seen-uidls";
+}
+
+namespace {
+
+Result<std::unique_ptr<Mailbox>> tracked(std::unique_ptr<MboxMailbox> box, MboxOpenStats& stats,
+                                         const ChurnSettings* churn) {
+  if (churn) stats.churn = box->track_churn(*churn);
+  return std::unique_ptr<Mailbox>(std::move(box));
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Mailbox>> open_mbox(const fs::path& path, const MboxOptions& options,
-                                           MboxOpenStats* stats, MboxUidls uidls) {
+                                           MboxOpenStats* stats, MboxUidls uidls,
+                                           const ChurnSettings* churn) {
   MboxOpenStats ignored;
   MboxOpenStats& counts = stats ? *stats : ignored;
   if (path.filename().empty())
@@ -430,9 +482,10 @@ Result<std::unique_ptr<Mailbox>> open_mbox(const fs::path& path, const MboxOptio
   if (!session) return session.error();
   auto lock = MboxLock::acquire(path, options.lock_timeout, false);
   if (!lock && lock.error().is(errc::not_found)) {
-    return std::unique_ptr<Mailbox>(std::make_unique<MboxMailbox>(
-        path, options, std::move(*session), UniqueFd(), SpoolIdentity{}, 0,
-        std::vector<MboxEntry>{}, std::vector<std::string>{}));
+    return tracked(std::make_unique<MboxMailbox>(path, options, std::move(*session), UniqueFd(),
+                                                 SpoolIdentity{}, 0, std::vector<MboxEntry>{},
+                                                 std::vector<std::string>{}),
+                   counts, churn);
   }
   if (!lock) return lock.error();
   struct stat info {};
@@ -447,9 +500,10 @@ Result<std::unique_ptr<Mailbox>> open_mbox(const fs::path& path, const MboxOptio
   make_uidls_unique(index->entries);
   std::vector<std::string> listed = listed_uidls(path, index->entries, uidls, counts);
   log_uidl_problems(path, counts);
-  return std::unique_ptr<Mailbox>(std::make_unique<MboxMailbox>(
-      path, options, std::move(*session), std::move(reader), index->spool, index->end,
-      std::move(index->entries), std::move(listed)));
+  return tracked(std::make_unique<MboxMailbox>(path, options, std::move(*session),
+                                               std::move(reader), index->spool, index->end,
+                                               std::move(index->entries), std::move(listed)),
+                 counts, churn);
 }
 
 Result<void> deliver_to_mbox(const fs::path& path, std::string_view sender,
@@ -485,13 +539,17 @@ Result<void> deliver_to_mbox(const fs::path& path, std::string_view sender,
   return {};
 }
 
-MboxStore::MboxStore(std::string path_template, MboxOptions options)
-    : path_template_(std::move(path_template)), options_(options) {}
+MboxStore::MboxStore(std::string path_template, MboxOptions options,
+                     std::optional<ChurnSettings> churn)
+    : path_template_(std::move(path_template)), options_(options), churn_(std::move(churn)) {}
 
 Result<std::unique_ptr<Mailbox>> MboxStore::open(const UserContext& user) {
   auto path = expand_template(path_template_, user);
   if (!path) return path.error();
-  return open_mbox(*path, options_, nullptr);
+  MboxOpenStats stats;
+  auto mailbox = open_mbox(*path, options_, &stats, MboxUidls::mapped, churn_ ? &*churn_ : nullptr);
+  if (stats.churn) report_churn(user.login, *stats.churn, "mbox", *path, *churn_);
+  return mailbox;
 }
 
 }  // namespace mailport::store

@@ -55,7 +55,7 @@ std::unique_ptr<MailStore> make_store(const MailLocation& location, const StoreO
   }
   if (location.kind == StoreKind::mbox) {
     return std::make_unique<MboxStore>(location.path_template,
-                                       MboxOptions{.lock_timeout = options.lock_timeout});
+                                       MboxOptions{.lock_timeout = options.lock_timeout}, churn);
   }
   return std::make_unique<MaildirStore>(location.path_template, churn);
 }

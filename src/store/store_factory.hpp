@@ -31,7 +31,7 @@ struct StoreOptions {
   std::chrono::milliseconds lock_timeout{10000};
 };
 
-// `churn`: Maildir only, the UIDL churn alarm (the server sets it from [mail]; off when unset).
+// `churn`: Maildir and mbox, the UIDL churn alarm (the server sets it from [mail]; off when unset).
 std::unique_ptr<MailStore> make_store(const MailLocation& location,
                                       const StoreOptions& options = {},
                                       std::optional<ChurnSettings> churn = std::nullopt);

@@ -4,6 +4,7 @@ the same UIDLs on the same Maildir and a client with its old state downloads not
 
 import os
 import poplib
+import re
 import shutil
 import subprocess
 import urllib.request
@@ -322,6 +323,43 @@ def test_uidl_churn_alarm_when_names_change_behind_the_servers_back(make_server,
         client.dele(number)
     client.quit()
     assert len(uidls(server.pop3s_port, pki)) == 4
+    assert server.log().count("event=uidl_churn") == 1
+    assert churn_alarms(server) == 1
+
+
+def churn_spool(headers):
+    return b"".join(f"From x@example.org Thu Nov 26 10:00:{i:02} 2026\nSubject: {i}\n"
+                    f"{headers(i)}\nbody {i}\n\n".encode() for i in range(24))
+
+
+def test_uidl_churn_alarm_when_an_mbox_spool_is_rewritten_behind_the_servers_back(
+        make_server, pki, tmp_path):
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    spool = spool_dir / "alice"
+    spool.write_bytes(churn_spool(lambda i: ""))
+    server = make_server(args=["--mail", f"mbox:{spool_dir}/%u", "--metrics", "127.0.0.1:0"])
+    server.start()
+    first = uidls(server.pop3s_port, pki)
+    assert len(first) == 24
+    assert (spool_dir / ".alice.mailport-seen-uidls").stat().st_size == 8 + 24 * 8
+    assert churn_alarms(server) == 0
+    # A tool that added a header to 20 messages: their digests, so their UIDLs, change.
+    spool.write_bytes(churn_spool(lambda i: "X-Converted: yes\n" if i < 20 else ""))
+    second = uidls(server.pop3s_port, pki)
+    assert len(second) == 24 and len(set(first) & set(second)) == 4
+    assert server.wait_log(r'event=uidl_churn user="alice" seen=24 missing=20 mbox="' +
+                           re.escape(str(spool)) + '"'), server.log()
+    assert churn_alarms(server) == 1
+    # Deleting through POP3 is not churn.
+    client = poplib.POP3_SSL("127.0.0.1", server.pop3s_port, context=pki.client_context(),
+                             timeout=10)
+    client.user("alice")
+    client.pass_("alicepw")
+    for number in range(1, 21):
+        client.dele(number)
+    client.quit()
+    assert uidls(server.pop3s_port, pki) == second[20:]
     assert server.log().count("event=uidl_churn") == 1
     assert churn_alarms(server) == 1
 

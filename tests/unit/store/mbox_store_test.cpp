@@ -13,6 +13,7 @@
 #include <array>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -310,6 +311,90 @@ TEST_F(MboxStoreTest, StoreExpandsTheTemplate) {
   ASSERT_TRUE(box.ok());
   EXPECT_EQ((*box)->messages().size(), 1u);
   EXPECT_FALSE(store.open(UserContext{"..", ""}).ok());
+}
+
+// The UIDL churn alarm on a spool: the record of the last listing lives beside it.
+class ChurnMboxTest : public MboxStoreTest {
+ protected:
+  ChurnMboxTest() {
+    for (int i = 0; i < 30; ++i) deliver("Subject: message " + std::to_string(i) + "\n\nbody\n");
+  }
+  fs::path seen_path() const { return spool().parent_path() / mbox_seen_uidls_name(spool()); }
+  std::optional<ChurnFinding> open_and_close(std::size_t expunge = 0) {
+    MboxOpenStats stats;
+    const ChurnSettings settings;
+    auto box = open_mbox(spool(), kQuick, &stats, MboxUidls::mapped, &settings);
+    EXPECT_TRUE(box.ok()) << box.error().describe();
+    if (box.ok() && expunge > 0) {
+      std::vector<std::size_t> doomed;
+      for (std::size_t i = 0; i < expunge; ++i) doomed.push_back(i);
+      EXPECT_TRUE((*box)->expunge(doomed).ok());
+    }
+    return stats.churn;
+  }
+  // What a migration tool that rewrote every message's headers does: new digests, new UIDLs.
+  void rewrite_headers() {
+    std::string text = read_file(spool());
+    for (auto at = text.find("Subject: "); at != std::string::npos;
+         at = text.find("Subject: ", at + 1)) {
+      text.insert(at + 9, "moved ");
+    }
+    write_file(spool(), text);
+  }
+};
+
+TEST_F(ChurnMboxTest, RewrittenMessagesBehindTheServersBackRaiseTheAlarm) {
+  EXPECT_FALSE(open_and_close());
+  EXPECT_EQ(seen_path().filename(), ".alice.mailport-seen-uidls");
+  EXPECT_EQ(fs::file_size(seen_path()), 8u + 30u * 8u);
+  const auto written = fs::last_write_time(seen_path());
+  EXPECT_FALSE(open_and_close());
+  EXPECT_EQ(fs::last_write_time(seen_path()), written);  // same listing: not rewritten
+  rewrite_headers();
+  const auto finding = open_and_close();
+  ASSERT_TRUE(finding);
+  EXPECT_EQ(finding->seen, 30u);
+  EXPECT_EQ(finding->missing, 30u);
+  EXPECT_FALSE(open_and_close());  // the new listing is what clients see from now on
+  EXPECT_FALSE(fs::exists(seen_path().string() + ".tmp"));
+}
+
+TEST_F(ChurnMboxTest, AVanishedSpoolIsChurnToo) {
+  EXPECT_FALSE(open_and_close());
+  fs::remove(spool());
+  const auto finding = open_and_close();
+  ASSERT_TRUE(finding);
+  EXPECT_EQ(finding->missing, 30u);
+}
+
+TEST_F(ChurnMboxTest, DeletionsBySessionsAreNotChurn) {
+  EXPECT_FALSE(open_and_close(25));
+  EXPECT_FALSE(open_and_close());
+  EXPECT_EQ(fs::file_size(seen_path()), 8u + 5u * 8u);
+}
+
+TEST_F(ChurnMboxTest, ABrokenRecordNeverHoldsMailBack) {
+  write_file(seen_path(), "not a record");
+  EXPECT_FALSE(open_and_close());
+  EXPECT_EQ(fs::file_size(seen_path()), 8u + 30u * 8u);  // replaced by the current listing
+  fs::remove(seen_path());
+  fs::create_directory(seen_path());  // cannot be written at all
+  EXPECT_FALSE(open_and_close());
+  rewrite_headers();
+  EXPECT_FALSE(open_and_close());
+}
+
+TEST_F(ChurnMboxTest, TheStoreLogsAndCountsTheAlarm) {
+  int alarms = 0;
+  ChurnSettings settings;
+  settings.on_alarm = [&alarms] { ++alarms; };
+  MboxStore store((dir_.path() / "mail" / "%u").string(), kQuick, settings);
+  EXPECT_TRUE(store.open(UserContext{"alice", ""}).ok());
+  rewrite_headers();
+  EXPECT_TRUE(store.open(UserContext{"alice", ""}).ok());
+  EXPECT_EQ(alarms, 1);
+  EXPECT_TRUE(store.open(UserContext{"alice", ""}).ok());
+  EXPECT_EQ(alarms, 1);
 }
 
 }  // namespace
