@@ -147,12 +147,11 @@ asio::awaitable<bool> Pop3Client::handshake() {
 void Pop3Client::remember_session() {
   if (!options_.tls_resume) return;
   // A TLS 1.3 ticket arrives after the handshake; by the login reply it has been processed.
+  // A copy: OpenSSL marks the connection's own session object not resumable when the
+  // connection is freed without a close_notify, as ours are after QUIT.
   SSL_SESSION* session = SSL_get1_session(tls_->native_handle());
-  if (session && SSL_SESSION_is_resumable(session)) {
-    session_.reset(session);
-  } else if (session) {
-    SSL_SESSION_free(session);
-  }
+  if (session && SSL_SESSION_is_resumable(session)) session_.reset(SSL_SESSION_dup(session));
+  if (session) SSL_SESSION_free(session);
 }
 
 asio::awaitable<bool> Pop3Client::authenticate(const Account& account) {

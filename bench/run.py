@@ -150,6 +150,17 @@ def memory_kb(pids):
     return rss, pss
 
 
+def descriptors(pids):
+    """Open file descriptors of pids, summed."""
+    total = 0
+    for pid in pids:
+        try:
+            total += len(os.listdir(f"/proc/{pid}/fd"))
+        except OSError:
+            continue
+    return total
+
+
 def mem_available_kb():
     with open("/proc/meminfo") as f:
         for line in f:
@@ -526,6 +537,7 @@ def run_idle(runner, server, rep, case):
     time.sleep(runner.plan.settle)
     pids = server.pids()
     rss0, pss0 = memory_kb(pids)
+    fds0 = descriptors(pids)
     avail0 = mem_available_kb()
     cmd = runner.bench_command(server, "idle", tls, "sha", 64 if n > 100 else 8,
                                ["--connections", n, "--hold-until-stdin", "--timeout", 120])
@@ -535,6 +547,7 @@ def run_idle(runner, server, rep, case):
     time.sleep(runner.plan.settle)
     pids = server.pids()
     rss1, pss1 = memory_kb(pids)
+    fds1 = descriptors(pids)
     avail1 = mem_available_kb()
     bench_rss, bench_pss = memory_kb([proc.pid])
     processes = len(pids)
@@ -547,6 +560,7 @@ def run_idle(runner, server, rep, case):
         "server_rss_kb": rss1, "server_pss_kb": pss1,
         "server_rss_kb_per_conn": (rss1 - rss0) / n, "server_pss_kb_per_conn": (pss1 - pss0) / n,
         "memavail_drop_kb": avail0 - avail1, "bench_pss_kb": bench_pss,
+        "server_fds_per_conn": (fds1 - fds0) / n,
         # MemAvailable counts both ends' socket buffers; the load generator's own memory is
         # taken out so what remains is the server plus the kernel.
         "memavail_kb_per_conn": (avail0 - avail1 - bench_pss) / n,
@@ -619,6 +633,7 @@ METRICS = [
     ("idle-", "server RSS kB/conn", "server_rss_kb_per_conn", False),
     ("idle-", "MemAvailable kB/conn", "memavail_kb_per_conn", False),
     ("idle-", "server PSS total MB", "server_pss_kb", False),
+    ("idle-", "server fds/conn", "server_fds_per_conn", False),
     ("bigbox-", "first ms", "first_ms", False),
     ("bigbox-", "cold ms", "cold_ms", False),
     ("bigbox-", "warm ms", "warm_ms", False),
@@ -700,13 +715,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny fixtures, 1 s runs, 1 rep")
     parser.add_argument("--reps", type=int, help="repetitions per server (default 3)")
-    parser.add_argument("--only", help="comma list of: " + ",".join(CASES))
+    parser.add_argument("--only", help="comma list of groups (" + ",".join(CASES) +
+                        ") or single cases (e.g. bigbox-sizes, idle-tls-1000)")
     parser.add_argument("--servers", default="mailport,dovecot")
     parser.add_argument("--build-dir", default=str(ROOT / "build-bench"))
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--workdir", help="fixtures (default: BUILD/bench-work[-smoke])")
     parser.add_argument("--out", help="results directory (default: BUILD/bench-results/DATE)")
     parser.add_argument("--idle", help="comma list of idle connection counts")
+    parser.add_argument("--duration", type=float,
+                        help="seconds measured per run (default 8; warm-up is a quarter)")
     parser.add_argument("--mailport-bin", help="default: BUILD/src/cli/mailport")
     parser.add_argument("--bench-bin", help="default: BUILD/bench/mailport-bench")
     args = parser.parse_args()
@@ -714,6 +732,8 @@ def main():
     plan = Plan(args.smoke)
     if args.idle:
         plan.idle_sizes = [int(x) for x in args.idle.split(",")]
+    if args.duration:
+        plan.duration, plan.warmup = args.duration, args.duration / 4
     reps = args.reps or (1 if args.smoke else 3)
     build_dir = pathlib.Path(args.build_dir).resolve()
     if not args.skip_build:
@@ -725,7 +745,12 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     fd_limit = raise_fd_limit()
-    plan.idle_sizes = [n for n in plan.idle_sizes if n + 100 < fd_limit]
+    # An idle mailport session holds two descriptors (its socket and its maildrop lock); the
+    # hard limit caps the server (and the load generator), and only root may raise it.
+    held = [n for n in plan.idle_sizes if 2 * n + 64 <= fd_limit]
+    for n in sorted(set(plan.idle_sizes) - set(held)):
+        log(f"==> idle {n} skipped: needs {2 * n + 64} descriptors, hard limit is {fd_limit}")
+    plan.idle_sizes = held
 
     accounts = build_fixtures(work, plan)
     cert, key = make_certificate(work)
@@ -753,14 +778,20 @@ def main():
     try:
         for server in servers:
             server.start()
-        for group in groups:
-            for case, function in CASES[group]:
-                log(f"==> {case}")
-                case_reps = 1 if case.endswith("-10000") else reps
-                for rep in range(case_reps):
-                    order = servers if rep % 2 == 0 else list(reversed(servers))
-                    for server in order:
-                        function(runner, server, rep, case)
+        # A name in --only is a group ("retr") or one case of a group ("bigbox-sizes").
+        selected = [(c, f) for g in groups for c, f in CASES.get(g, [])] + [
+            (c, f) for cases in CASES.values() for c, f in cases if c in groups]
+        unknown = [g for g in groups if g not in CASES and g not in {c for c, _ in selected}]
+        if unknown:
+            raise SystemExit(f"--only: unknown group or case {', '.join(unknown)}")
+        for case, function in selected:
+            log(f"==> {case}")
+            # Thousands of idle connections take minutes to set up: one repetition.
+            big_idle = case.startswith("idle-") and int(case.rsplit("-", 1)[1]) >= 5000
+            for rep in range(1 if big_idle else reps):
+                order = servers if rep % 2 == 0 else list(reversed(servers))
+                for server in order:
+                    function(runner, server, rep, case)
     finally:
         for server in servers:
             server.stop()

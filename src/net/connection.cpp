@@ -32,7 +32,10 @@ using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 constexpr auto kAsTuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = 4096;
-constexpr std::size_t kMessageChunk = 64 * 1024;
+// A message is read in 128 KiB chunks and written in batches of at least 256 KiB (sixteen full
+// TLS records): few system calls per megabyte, and one pass over the bytes to encode them.
+constexpr std::size_t kMessageChunk = 128 * 1024;
+constexpr std::size_t kWriteBatch = 256 * 1024;
 
 // A login name comes from the client: quote it so a '"' or '\' cannot forge log fields.
 std::string log_quoted(std::string_view text) {
@@ -195,15 +198,44 @@ asio::awaitable<bool> write_all(TlsSocket& tls, std::string_view data) {
   co_return !ec;
 }
 
-asio::awaitable<std::size_t> read_some(tcp::socket& socket, std::span<char> buffer) {
-  auto [ec, n] =
-      co_await socket.async_read_some(asio::buffer(buffer.data(), buffer.size()), kAsTuple);
-  co_return ec ? 0 : n;
+// One read buffer per I/O thread, so that a waiting session holds none: reads start only once
+// the socket is readable, and the session takes the bytes before its coroutine suspends again.
+std::span<char> read_buffer() {
+  thread_local std::array<char, kReadChunk> buffer;
+  return buffer;
 }
 
-asio::awaitable<std::size_t> read_some(TlsSocket& tls, std::span<char> buffer) {
+// The bytes received, or nothing at the end of the stream or on an error. The socket is
+// non-blocking (see run_session), so the read after the wait cannot stall the thread.
+asio::awaitable<std::string_view> receive(tcp::socket& socket) {
+  for (;;) {
+    auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, kAsTuple);
+    if (ec) co_return std::string_view();
+    const std::span<char> buffer = read_buffer();
+    asio::error_code read_error;
+    const std::size_t n = socket.read_some(asio::buffer(buffer.data(), buffer.size()), read_error);
+    if (read_error == asio::error::would_block || read_error == asio::error::try_again) continue;
+    if (read_error) co_return std::string_view();
+    co_return std::string_view(buffer.data(), n);
+  }
+}
+
+asio::awaitable<std::string_view> receive(TlsSocket& tls) {
+  // OpenSSL allocates its record buffer when a read starts: wait for data first.
+  if (co_await tls.wait_readable()) co_return std::string_view();
+  const std::span<char> buffer = read_buffer();
   auto [ec, n] = co_await tls.read_some(buffer);
-  co_return ec ? 0 : n;
+  if (ec) co_return std::string_view();
+  co_return std::string_view(buffer.data(), n);
+}
+
+// Output buffers grown by a long listing or a retrieval are not kept for an idle client.
+constexpr std::size_t kIdleOutputCapacity = 4096;
+
+void release_idle_resources(Connection& conn) {
+  if (conn.mailbox) conn.mailbox->release_idle();
+  std::string& output = conn.session.output();
+  if (output.capacity() > kIdleOutputCapacity) std::string().swap(output);
 }
 
 enum class SendResult { sent, not_started, aborted };
@@ -239,8 +271,12 @@ asio::awaitable<std::pair<SendResult, pop3::RetrieveStatus>> send_message(
     co_return std::pair{SendResult::not_started, status};
   }
   pop3::BodyEncoder encoder(request.top_lines, request.workarounds);
-  std::string out = request.ok_line;
-  std::vector<char> chunk(kMessageChunk);
+  std::string out;
+  // Encoding at most doubles a chunk (a file of bare LFs), so the batch never reallocates.
+  out.reserve(kWriteBatch + 2 * kMessageChunk + request.ok_line.size());
+  out = request.ok_line;
+  const auto chunk_memory = std::make_unique_for_overwrite<char[]>(kMessageChunk);
+  const std::span<char> chunk(chunk_memory.get(), kMessageChunk);
   while (!encoder.done()) {
     auto got = co_await read_chunk(conn, **reader, chunk);
     if (!got) {
@@ -250,7 +286,7 @@ asio::awaitable<std::pair<SendResult, pop3::RetrieveStatus>> send_message(
     }
     if (*got == 0) break;
     encoder.encode(std::string_view(chunk.data(), *got), out);
-    if (out.size() >= kMessageChunk) {
+    if (out.size() >= kWriteBatch) {
       conn.extend_deadline();
       if (!co_await write_all(stream, out)) {
         co_return std::pair{SendResult::aborted, pop3::RetrieveStatus::ok};
@@ -321,7 +357,6 @@ asio::awaitable<void> handle_login(Connection& conn, const pop3::LoginRequest& r
 template <class Stream>
 asio::awaitable<DriveEnd> drive(Stream& stream, Connection& conn) {
   pop3::Session& session = conn.session;
-  std::array<char, kReadChunk> buffer;
   auto received_at = Clock::now();
   bool answered = false;  // a read that ends mid-line answers nothing: not a command's latency
   for (;;) {
@@ -362,10 +397,11 @@ asio::awaitable<DriveEnd> drive(Stream& stream, Connection& conn) {
     }
     if (std::exchange(answered, false)) metrics::metrics().command(Clock::now() - received_at);
     conn.extend_deadline();
-    const std::size_t n = co_await read_some(stream, buffer);
-    if (n == 0) co_return DriveEnd::closed;
+    release_idle_resources(conn);
+    const std::string_view received = co_await receive(stream);
+    if (received.empty()) co_return DriveEnd::closed;
     received_at = Clock::now();
-    session.receive(std::string_view(buffer.data(), n));
+    session.receive(received);
   }
 }
 
@@ -401,6 +437,8 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> conn) {
                conn->peer.address().to_string(), conn->peer.port(), to_string(conn->kind),
                conn->origin.log_suffix());
   conn->extend_deadline();
+  asio::error_code ignored;
+  conn->socket.non_blocking(true, ignored);  // receive() reads only after waiting
   asio::co_spawn(conn->socket.get_executor(), watchdog(conn), asio::detached);
   if (conn->kind == ListenerKind::pop3s) {
     if (co_await handshake(*conn)) {

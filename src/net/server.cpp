@@ -187,8 +187,9 @@ asio::awaitable<void> Server::accept_loop(Listener& listener) {
 
 namespace {
 
-// Every session holds a socket plus, once logged in, the maildrop's directory and lock
-// descriptors; the usual soft limit of 1024 would stop a server far below its connection caps.
+// Every session holds a socket and, once logged in, the maildrop's lock; while it works on the
+// maildrop also its three directories and a message. The usual soft limit of 1024 would stop a
+// server far below its connection caps.
 void raise_descriptor_limit(unsigned max_connections) {
   constexpr rlim_t kPerConnection = 6;
   constexpr rlim_t kSpare = 256;  // listeners, users file, certificates, log, metrics

@@ -83,6 +83,13 @@ asio::awaitable<std::error_code> TlsSocket::handshake() {
   co_return ec;
 }
 
+asio::awaitable<std::error_code> TlsSocket::wait_readable() {
+  if (!ssl_) co_return std::make_error_code(std::errc::not_connected);
+  if (SSL_has_pending(ssl_.get()) == 1) co_return std::error_code{};
+  auto [ec] = co_await socket_.async_wait(asio::socket_base::wait_read, kAsTuple);
+  co_return std::error_code(ec);
+}
+
 asio::awaitable<std::pair<std::error_code, std::size_t>> TlsSocket::read_some(
     std::span<char> buffer) {
   auto result = co_await perform(Op::read, buffer, {});

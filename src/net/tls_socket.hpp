@@ -25,6 +25,9 @@ class TlsSocket {
 
   bool valid() const { return ssl_ != nullptr; }
   asio::awaitable<std::error_code> handshake();
+  // Returns once read_some() has something to work on (buffered in OpenSSL, or on the socket),
+  // so that no record buffer is allocated while the peer is silent.
+  asio::awaitable<std::error_code> wait_readable();
   // Bytes of application data, or an error (asio::error::eof once the peer closed).
   asio::awaitable<std::pair<std::error_code, std::size_t>> read_some(std::span<char> buffer);
   asio::awaitable<std::error_code> write_all(std::string_view data);

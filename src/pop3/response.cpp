@@ -25,7 +25,11 @@ void append_line(std::string& out, std::string_view prefix, std::string_view tex
     text = text.substr(0, cut);
   }
   out.append(prefix);
-  for (char c : text) out.push_back(control_byte(c) ? ' ' : c);
+  const std::size_t start = out.size();
+  out.append(text);  // one copy; listings append 100,000 lines
+  for (std::size_t i = start; i < out.size(); ++i) {
+    if (control_byte(out[i])) out[i] = ' ';
+  }
   out.append(kCrlf);
 }
 

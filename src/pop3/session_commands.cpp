@@ -16,6 +16,24 @@ namespace {
 
 enum StateMask : unsigned { kAuthorization = 1U << 0, kTransaction = 1U << 1 };
 
+constexpr std::size_t kListingLineGuess = 12;  // "12345 6789\r\n"
+
+// One "N value" listing line formatted on the stack: a 100,000-message LIST or UIDL then makes
+// no allocation per line. Longer text is cut, as append_listing_line() would cut it anyway.
+class ListingLine {
+ public:
+  template <class Value>
+  ListingLine(std::size_t number, const Value& value) {
+    const auto result = fmt::format_to_n(text_.data(), text_.size(), "{} {}", number, value);
+    size_ = std::min(result.size, text_.size());
+  }
+  std::string_view text() const { return {text_.data(), size_}; }
+
+ private:
+  std::array<char, kMaxResponseLine> text_;
+  std::size_t size_ = 0;
+};
+
 bool allowed_in(unsigned mask, State state) {
   switch (state) {
     case State::authorization:
@@ -244,9 +262,10 @@ Session::Reply Session::cmd_list(Args args) {
   }
   append_ok(output_, fmt::format("{} ({} octets)", plural(maildrop_.live_count(), "message"),
                                  maildrop_.live_octets()));
+  output_.reserve(output_.size() + maildrop_.size() * kListingLineGuess);
   for (std::size_t i = 0; i < maildrop_.size(); ++i) {
     if (maildrop_.deleted(i)) continue;
-    append_listing_line(output_, fmt::format("{} {}", i + 1, maildrop_.message(i).octets));
+    append_listing_line(output_, ListingLine(i + 1, maildrop_.message(i).octets).text());
   }
   append_end_of_listing(output_);
   return std::nullopt;
@@ -260,9 +279,10 @@ Session::Reply Session::cmd_uidl(Args args) {
     return std::nullopt;
   }
   append_ok(output_, "Unique-ID listing follows.");
+  output_.reserve(output_.size() + maildrop_.size() * kListingLineGuess * 3);
   for (std::size_t i = 0; i < maildrop_.size(); ++i) {
     if (maildrop_.deleted(i)) continue;
-    append_listing_line(output_, fmt::format("{} {}", i + 1, maildrop_.message(i).uidl));
+    append_listing_line(output_, ListingLine(i + 1, maildrop_.message(i).uidl).text());
   }
   append_end_of_listing(output_);
   return std::nullopt;

@@ -38,6 +38,9 @@ class Mailbox {
   // already gone count as removed. On error, as few as possible were removed and the caller
   // reports [SYS/TEMP].
   virtual Result<void> expunge(std::span<const std::size_t> indices) = 0;
+  // The session is about to wait for its client, possibly for minutes: give back descriptors
+  // that only work needs (they are reopened on demand). The lock stays held.
+  virtual void release_idle() {}
 
   // For the EXPIRE retention policy (RFC 2449): remember that these messages were retrieved,
   // and find the ones retrieved before `cutoff`. Backends that cannot record it keep the

@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <optional>
-#include <unordered_set>
 
 #include "core/unique_fd.hpp"
 #include "store/crlf_size.hpp"
@@ -120,19 +120,51 @@ Result<bool> resolve_size(int cur_fd, const ScanEntry& entry, SizeCache& cache,
   return true;
 }
 
+// Marks every entry whose UIDL an earlier entry has. Sorting (hash, position) pairs costs no
+// allocation per entry, unlike a hash set of 100,000 names; equal hashes are compared in full.
+std::vector<bool> later_duplicates(const std::vector<ScanEntry>& entries) {
+  std::vector<std::pair<std::size_t, std::size_t>> keyed;
+  keyed.reserve(entries.size());
+  const std::hash<std::string_view> hash;
+  for (std::size_t i = 0; i < entries.size(); ++i) keyed.emplace_back(hash(entries[i].uidl), i);
+  std::sort(keyed.begin(), keyed.end());
+  std::vector<bool> duplicate(entries.size(), false);
+  for (std::size_t run = 0; run < keyed.size();) {
+    std::size_t end = run + 1;
+    while (end < keyed.size() && keyed[end].first == keyed[run].first) ++end;
+    // Within one hash value, positions ascend: the first holder of each UIDL is kept.
+    for (std::size_t a = run; a < end; ++a) {
+      if (duplicate[keyed[a].second]) continue;
+      for (std::size_t b = a + 1; b < end; ++b) {
+        if (entries[keyed[b].second].uidl == entries[keyed[a].second].uidl) {
+          duplicate[keyed[b].second] = true;
+        }
+      }
+    }
+    run = end;
+  }
+  return duplicate;
+}
+
 std::vector<ScanEntry> ordered_unique(std::vector<std::string> names, MaildirOpenStats& stats) {
   std::vector<ScanEntry> entries;
   entries.reserve(names.size());
   for (auto& name : names) entries.push_back(make_entry(std::move(name)));
   std::sort(entries.begin(), entries.end(), delivered_before);
   // Copies of one message (same base name, different flags) would share a UIDL: the first in
-  // order is served, the others stay on disk untouched.
-  std::unordered_set<std::string> seen;
-  std::erase_if(entries, [&](const ScanEntry& entry) {
-    const bool duplicate = !seen.insert(entry.uidl).second;
-    stats.skipped_duplicates += duplicate ? 1 : 0;
-    return duplicate;
-  });
+  // order is served, the others stay on disk untouched. The views point into `entries`, which
+  // does not change until every duplicate is known.
+  const std::vector<bool> duplicate = later_duplicates(entries);
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (duplicate[i]) {
+      ++stats.skipped_duplicates;
+      continue;
+    }
+    if (kept != i) entries[kept] = std::move(entries[i]);
+    ++kept;
+  }
+  entries.resize(kept);
   return entries;
 }
 
@@ -173,7 +205,7 @@ Result<std::size_t> move_new_to_cur(int new_fd, int cur_fd) {
 Result<MaildirSnapshot> scan_cur(int maildir_fd, int cur_fd, MaildirOpenStats& stats) {
   auto names = list_regular_files(cur_fd);
   if (!names) return names.error();
-  const std::vector<ScanEntry> entries = ordered_unique(std::move(*names), stats);
+  std::vector<ScanEntry> entries = ordered_unique(std::move(*names), stats);
 
   SizeCache cache = SizeCache::load(maildir_fd);
   const UidlMap map = load_uidl_map(maildir_fd, stats);
@@ -181,19 +213,19 @@ Result<MaildirSnapshot> scan_cur(int maildir_fd, int cur_fd, MaildirOpenStats& s
   MaildirSnapshot snapshot;
   snapshot.messages.reserve(entries.size());
   snapshot.files.reserve(entries.size());
-  for (const auto& entry : entries) {
+  for (auto& entry : entries) {
     std::uint64_t size = 0;
     auto usable = resolve_size(cur_fd, entry, cache, stats, size);
     if (!usable) return usable.error();
     if (!*usable) continue;
-    auto assigned = uidls.assign(entry.base(), entry.uidl);
+    auto assigned = uidls.assign(entry.base(), std::move(entry.uidl));
     stats.uidls_from_map += assigned.from_map ? 1 : 0;
     if (assigned.collided) {
       ++stats.uidl_collisions;
       stats.collided.emplace_back(entry.base());
     }
     snapshot.messages.push_back(MessageInfo{size, std::move(assigned.uidl)});
-    snapshot.files.push_back(StoredFile{entry.name});
+    snapshot.files.push_back(StoredFile{std::move(entry.name)});
   }
   // The cache only ever saves work, so failing to write it (read-only maildir, full disk) is
   // not an error for the session.

@@ -44,10 +44,31 @@ struct MaildirDirs {
   UniqueFd fresh;
 };
 
+// Which directory the session locked: a Maildir replaced under the same path while the session
+// idled (restored from a backup, say) is another maildrop, whose lock this session does not hold.
+struct MaildirIdentity {
+  dev_t device = 0;
+  ino_t inode = 0;
+};
+
+Result<MaildirIdentity> identify(int root_fd, const std::filesystem::path& path) {
+  struct stat info {};
+  if (::fstat(root_fd, &info) != 0) return Error::from_errno(errno, "stat " + path.string());
+  MaildirIdentity identity;
+  identity.device = info.st_dev;
+  identity.inode = info.st_ino;
+  return identity;
+}
+
 class MaildirMailbox final : public Mailbox {
  public:
-  MaildirMailbox(MaildirLock lock, MaildirDirs dirs, MaildirSnapshot snapshot)
-      : lock_(std::move(lock)), dirs_(std::move(dirs)), snapshot_(std::move(snapshot)) {}
+  MaildirMailbox(std::filesystem::path path, MaildirIdentity identity, MaildirLock lock,
+                 MaildirDirs dirs, MaildirSnapshot snapshot)
+      : path_(std::move(path)),
+        identity_(identity),
+        lock_(std::move(lock)),
+        dirs_(std::move(dirs)),
+        snapshot_(std::move(snapshot)) {}
 
   // Compares this listing with the last session's and remembers it for the next one.
   std::optional<ChurnFinding> track_churn(const ChurnSettings& settings);
@@ -60,8 +81,11 @@ class MaildirMailbox final : public Mailbox {
   Result<void> mark_retrieved(std::span<const std::size_t> indices) override;
   Result<std::vector<std::size_t>> retrieved_before(
       std::chrono::system_clock::time_point cutoff) override;
+  // An idle session then holds one descriptor here (the lock) instead of four.
+  void release_idle() override { dirs_ = MaildirDirs{}; }
 
  private:
+  Result<void> open_directories();
   int fd_of(MaildirFolder folder) const {
     return folder == MaildirFolder::cur ? dirs_.cur.get() : dirs_.fresh.get();
   }
@@ -71,8 +95,10 @@ class MaildirMailbox final : public Mailbox {
 
   void forget_expunged();
 
+  std::filesystem::path path_;
+  MaildirIdentity identity_;
   MaildirLock lock_;
-  MaildirDirs dirs_;
+  MaildirDirs dirs_;  // closed while the session idles
   MaildirSnapshot snapshot_;
   std::optional<std::vector<std::uint64_t>> seen_;  // hashes of the listed UIDLs, when tracked
 };
@@ -85,6 +111,24 @@ std::optional<ChurnFinding> MaildirMailbox::track_churn(const ChurnSettings& set
   if (current != previous) (void)save_seen_uidls(dirs_.root.get(), current);
   seen_ = std::move(current);
   return finding;
+}
+
+Result<void> MaildirMailbox::open_directories() {
+  if (dirs_.root) return {};
+  auto root = open_directory(path_);
+  if (!root) return root.error();
+  auto identity = identify(root->get(), path_);
+  if (!identity) return identity.error();
+  if (identity->device != identity_.device || identity->inode != identity_.inode) {
+    return make_error(errc::temporary_failure,
+                      "maildir replaced during the session: " + path_.string());
+  }
+  auto cur = open_directory_at(root->get(), "cur");
+  if (!cur) return cur.error();
+  auto fresh = open_directory_at(root->get(), "new");
+  if (!fresh) return fresh.error();
+  dirs_ = MaildirDirs{std::move(*root), std::move(*cur), std::move(*fresh)};
+  return {};
 }
 
 // Messages this session deleted are gone on purpose: the next session must not miss them.
@@ -125,6 +169,7 @@ Result<std::unique_ptr<MessageReader>> MaildirMailbox::open_message(std::size_t 
   if (index >= snapshot_.files.size()) return make_error(errc::invalid_input, "no such message");
   StoredFile& file = snapshot_.files[index];
   if (file.removed) return make_error(errc::not_found, "message was expunged");
+  if (auto opened = open_directories(); !opened) return opened.error();
   for (int lookup = 0; lookup < kMaxLookups; ++lookup) {
     UniqueFd fd(::openat(fd_of(file.folder), file.name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (fd) return std::unique_ptr<MessageReader>(std::make_unique<FileReader>(std::move(fd)));
@@ -166,6 +211,7 @@ Result<void> MaildirMailbox::expunge(std::span<const std::size_t> indices) {
   for (const std::size_t index : indices) {
     if (index >= snapshot_.files.size()) return make_error(errc::invalid_input, "no such message");
   }
+  if (auto opened = open_directories(); !opened) return opened;
   bool touched_cur = false;
   bool touched_new = false;
   Result<void> outcome;
@@ -194,6 +240,7 @@ std::string with_seen_flag(std::string_view name) {
 }
 
 Result<void> MaildirMailbox::mark_retrieved(std::span<const std::size_t> indices) {
+  if (auto opened = open_directories(); !opened) return opened;
   bool touched = false;
   for (const std::size_t index : indices) {
     if (index >= snapshot_.files.size()) return make_error(errc::invalid_input, "no such message");
@@ -216,6 +263,7 @@ Result<void> MaildirMailbox::mark_retrieved(std::span<const std::size_t> indices
 
 Result<std::vector<std::size_t>> MaildirMailbox::retrieved_before(
     std::chrono::system_clock::time_point cutoff) {
+  if (auto opened = open_directories(); !opened) return opened.error();
   const auto cutoff_seconds = std::chrono::system_clock::to_time_t(cutoff);
   std::vector<std::size_t> old;
   for (std::size_t index = 0; index < snapshot_.files.size(); ++index) {
@@ -267,8 +315,10 @@ Result<std::unique_ptr<Mailbox>> open_maildir(const std::filesystem::path& path,
   auto snapshot = scan_cur(dirs->root.get(), dirs->cur.get(), stats);
   if (!snapshot) return snapshot.error();
   log_uidl_problems(path, stats);
-  auto mailbox =
-      std::make_unique<MaildirMailbox>(std::move(*lock), std::move(*dirs), std::move(*snapshot));
+  auto identity = identify(dirs->root.get(), path);
+  if (!identity) return identity.error();
+  auto mailbox = std::make_unique<MaildirMailbox>(path, *identity, std::move(*lock),
+                                                  std::move(*dirs), std::move(*snapshot));
   if (churn) stats.churn = mailbox->track_churn(*churn);
   return std::unique_ptr<Mailbox>(std::move(mailbox));
 }

@@ -159,10 +159,10 @@ Result<void> UidlMap::save(int dir_fd, const std::string& file_name) const {
   return sync_directory(dir_fd, "map directory");
 }
 
-UidlAssigner::Assigned UidlAssigner::assign(std::string_view base, const std::string& own) {
+UidlAssigner::Assigned UidlAssigner::assign(std::string_view base, std::string own) {
   Assigned result;
   if (map_.empty()) {
-    result.uidl = own;  // own UIDLs are unique among themselves already
+    result.uidl = std::move(own);  // own UIDLs are unique among themselves already
     return result;
   }
   if (const auto mapped = map_.find(base)) {

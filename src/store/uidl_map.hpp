@@ -74,7 +74,7 @@ class UidlAssigner {
     bool collided = false;  // its mapped or own UIDL was taken by an earlier message
   };
   // `base` is the Maildir base name, `own` the UIDL mailport would give it without a map.
-  Assigned assign(std::string_view base, const std::string& own);
+  Assigned assign(std::string_view base, std::string own);
 
  private:
   const UidlMap& map_;

@@ -68,6 +68,9 @@ def test_smoke_every_scenario_against_mailport(tmp_path):
         "login-argon-mix", "retr-plain", "retr-tls", "mixed-tls", "idle-plain-30",
         "idle-tls-30", "bigbox-sizes", "bigbox-nosizes"])
     assert by_case["login-tls"]["handshakes"] == by_case["login-tls"]["sessions"]
+    # Clients that offer their last session's ticket get an abbreviated handshake.
+    assert by_case["login-tls-resume"]["resumed"] > 0
+    assert 1.9 <= by_case["idle-tls-30"]["server_fds_per_conn"] <= 2.1  # socket + lock
     assert by_case["mixed-tls"]["deleted"] > 0
     assert "| login-plain | sessions/s |" in proc.stdout
 

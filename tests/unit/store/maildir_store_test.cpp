@@ -109,6 +109,61 @@ TEST_F(MaildirStoreTest, LockIsAnFlockOnTheLockFile) {
   EXPECT_TRUE(again.error().is(errc::in_use));
 }
 
+std::size_t open_descriptors() {
+  std::size_t count = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator("/proc/self/fd")) ++count;
+  return count;
+}
+
+std::string read_all(Mailbox& box, std::size_t index) {
+  auto reader = box.open_message(index);
+  EXPECT_TRUE(reader.ok()) << (reader.ok() ? "" : reader.error().describe());
+  if (!reader.ok()) return {};
+  std::string text(64, '\0');
+  auto got = (*reader)->read(text);
+  EXPECT_TRUE(got.ok());
+  text.resize(got.ok() ? *got : 0);
+  return text;
+}
+
+TEST_F(MaildirStoreTest, IdleMailboxHoldsOnlyTheLock) {
+  put("cur", "1.a.host:2,", "one\n");
+  put("new", "2.b.host", "two\n");
+  const std::size_t before = open_descriptors();
+  auto box = open();
+  ASSERT_TRUE(box);
+  box->release_idle();
+  EXPECT_EQ(open_descriptors(), before + 1);  // the lock file
+  EXPECT_EQ(read_all(*box, 1), "two\n");      // the directories come back on demand
+  box->release_idle();
+  EXPECT_EQ(open_descriptors(), before + 1);
+  const std::array<std::size_t, 1> first{0};
+  ASSERT_TRUE(box->expunge(first).ok());
+  box->release_idle();
+  EXPECT_EQ(open_descriptors(), before + 1);
+  EXPECT_THAT(names_in(maildir_ / "cur"), ElementsAre("2.b.host:2,"));
+  box.reset();
+  EXPECT_EQ(open_descriptors(), before);
+}
+
+TEST_F(MaildirStoreTest, MaildirReplacedWhileIdleIsNotServed) {
+  put("cur", "1.a.host:2,", "one\n");
+  auto box = open();
+  ASSERT_TRUE(box);
+  box->release_idle();
+  // Another maildrop now sits at the path; this session holds the old one's lock, not its.
+  fs::rename(maildir_, dir_.path() / "user" / "Maildir.old");
+  fs::create_directories(maildir_ / "cur");
+  fs::create_directories(maildir_ / "new");
+  write_file(maildir_ / "cur" / "1.a.host:2,", "other\n");
+  auto reader = box->open_message(0);
+  ASSERT_FALSE(reader.ok());
+  EXPECT_TRUE(reader.error().is(errc::temporary_failure));
+  const std::array<std::size_t, 1> first{0};
+  EXPECT_FALSE(box->expunge(first).ok());
+  EXPECT_TRUE(fs::exists(maildir_ / "cur" / "1.a.host:2,"));
+}
+
 TEST_F(MaildirStoreTest, LockDiesWithItsProcess) {
   int ready[2];
   ASSERT_EQ(::pipe(ready), 0);
