@@ -71,6 +71,20 @@ Result<void> pg_set_password(pg::Pool& pool, std::string_view user, std::string_
   return {};
 }
 
+Result<void> pg_replace_password(pg::Pool& pool, std::string_view user, std::string_view expected,
+                                 std::string_view hash) {
+  auto lease = pool.acquire();
+  if (!lease) return lease.error();
+  auto rows = (*lease)->query("UPDATE users SET password = $3 WHERE login = $1 AND password = $2",
+                              {pg::Param{user}, pg::Param{expected}, pg::Param{hash}});
+  if (!rows) return rows.error();
+  if (rows->affected() == 0) {
+    return make_error(errc::temporary_failure,
+                      "the password of '" + std::string(user) + "' changed meanwhile");
+  }
+  return {};
+}
+
 Result<void> pg_delete_user(pg::Pool& pool, std::string_view user) {
   auto lease = pool.acquire();
   if (!lease) return lease.error();

@@ -26,6 +26,11 @@ class PgPassDb final : public PassDb {
 // add: errc::invalid_input if the user exists; passwd/del: errc::not_found if not.
 Result<void> pg_add_user(pg::Pool& pool, const UserRecord& user);
 Result<void> pg_set_password(pg::Pool& pool, std::string_view user, std::string_view hash);
+// Like pg_set_password, but only while the stored hash is still `expected` (compare-and-swap),
+// so an automatic upgrade never overwrites a password changed meanwhile: errc::temporary_failure
+// then.
+Result<void> pg_replace_password(pg::Pool& pool, std::string_view user, std::string_view expected,
+                                 std::string_view hash);
 Result<void> pg_delete_user(pg::Pool& pool, std::string_view user);
 Result<std::vector<UserRecord>> pg_list_users(pg::Pool& pool);
 

@@ -109,6 +109,7 @@ const char* describe(lmtp::Outcome outcome) {
 
 void run_deliver(const DeliverOptions& options) {
   const config::Config config = load_config(options);
+  size_postgres_pools(config);
   const std::unique_ptr<auth::PassDb> passdb = open_passdb(config);
   lmtp::LocalDelivery delivery(
       *passdb, lmtp::DeliverySettings{.location = store::parse_mail_location(config.mail.location),

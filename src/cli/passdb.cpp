@@ -15,4 +15,12 @@ std::unique_ptr<auth::PassDb> open_passdb(const config::Config& config) {
   return std::make_unique<auth::PasswdFileDb>(config.auth.passwd);
 }
 
+void size_postgres_pools(const config::Config& config) {
+  for (const std::string& spec : {config.auth.passdb, config.mail.location}) {
+    if (auto conninfo = pg::strip_prefix(spec)) {
+      pg::shared_pool(std::string(*conninfo), config.postgres.pool_size);
+    }
+  }
+}
+
 }  // namespace mailport::cli

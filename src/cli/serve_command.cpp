@@ -283,6 +283,7 @@ void run_serve(const ServeOptions& options) {
       options.config_file ? std::optional(std::filesystem::absolute(*options.config_file))
                           : std::nullopt;
   config = runtime_paths(std::move(config));
+  size_postgres_pools(config);
   net::Server server(
       config, std::make_unique<net::MailOwnerCheck>(open_passdb(config)),
       store::make_store(store::parse_mail_location(config.mail.location),

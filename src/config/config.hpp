@@ -183,6 +183,15 @@ struct MetricsSettings {
   bool operator==(const MetricsSettings&) const = default;
 };
 
+// The PostgreSQL backends ("postgres:CONNINFO" in mail.location and auth.passdb).
+struct PostgresSettings {
+  // Connections one instance opens to one database at most. Every open POP3 session holds one
+  // (it carries the maildrop's lock), so this also caps the instance's concurrent sessions.
+  unsigned pool_size = 64;
+
+  bool operator==(const PostgresSettings&) const = default;
+};
+
 struct Config {
   std::string source = "<embedded default>";  // file the values came from, for messages
   std::filesystem::path data_dir;             // embedded default's self-contained directory
@@ -196,6 +205,7 @@ struct Config {
   LimitsSettings limits;
   PrivilegeSettings privileges;
   MetricsSettings metrics;
+  PostgresSettings postgres;
   unsigned threads = 0;  // I/O threads; 0 = one per core
   std::string log_level = "info";
   // "text" (key=value words, what the fail2ban filter reads) or "json" (one object per line).

@@ -25,6 +25,8 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 constexpr unsigned kMaxThreads = 1024;
+// More connections than PostgreSQL servers are ever set up for: a typo, not a plan.
+constexpr std::int64_t kMaxPoolSize = 10000;
 // A configuration file is a few kilobytes; the cap keeps a wrong path (a device) from hanging.
 constexpr std::size_t kMaxFileSize = 1 << 20;
 
@@ -450,6 +452,18 @@ void read_session(Section& section, SessionSettings& session) {
   read(section, "client_workarounds", session.client_workarounds, workaround_list_of);
 }
 
+void read_postgres(Section& section, PostgresSettings& postgres) {
+  read(section, "pool_size", postgres.pool_size, [](const toml::node& n) {
+    const auto* value = n.as_integer();
+    if (value == nullptr) wrong_type(n, "an integer");
+    if (value->get() < 1 || value->get() > kMaxPoolSize) {
+      throw std::invalid_argument(
+          fmt::format("{} is out of range (1 to {})", value->get(), kMaxPoolSize));
+    }
+    return static_cast<unsigned>(value->get());
+  });
+}
+
 void read_lmtp(Section& section, LmtpSettings& lmtp) {
   const fs::path& base = section.origin().base_dir;
   read(section, "listen", lmtp.listen,
@@ -510,6 +524,7 @@ Config load_string(std::string_view toml, std::string_view origin) {
   read_section(root, "limits", [&](Section& s) { read_limits(s, config.limits); });
   read_section(root, "privileges", [&](Section& s) { read_privileges(s, config.privileges); });
   read_section(root, "metrics", [&](Section& s) { read_metrics(s, config.metrics); });
+  read_section(root, "postgres", [&](Section& s) { read_postgres(s, config.postgres); });
   root.reject_unknown();
   return config;
 }

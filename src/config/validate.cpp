@@ -184,9 +184,6 @@ class Validator {
   void check_passwd() const {
     if (!config_.auth.passdb.empty()) {
       check_postgres("auth.passdb", config_.auth.passdb);
-      if (config_.auth.rehash) {
-        fail("auth.rehash", "works only with auth.passwd, not with a PostgreSQL auth.passdb");
-      }
     } else {
       if (config_.auth.passwd.empty()) fail("auth.passwd", "not set; name the passwd file");
       check_readable("auth.passwd", config_.auth.passwd);

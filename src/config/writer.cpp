@@ -99,6 +99,11 @@ void write_metrics(TomlWriter& out, const MetricsSettings& metrics) {
   out.string("listen", format_endpoint(metrics.listen));
 }
 
+void write_postgres(TomlWriter& out, const PostgresSettings& postgres) {
+  out.section("postgres");
+  out.integer("pool_size", postgres.pool_size);
+}
+
 void write_listen(TomlWriter& out, const ListenerSettings& listen) {
   out.section("listen");
   out.string("pop3", format_endpoint(listen.pop3));
@@ -220,6 +225,7 @@ std::string to_toml(const Config& config) {
   write_lmtp(out, config.lmtp);
   write_privileges(out, config.privileges);
   write_metrics(out, config.metrics);
+  write_postgres(out, config.postgres);
   return out.text();
 }
 

@@ -214,15 +214,20 @@ asio::awaitable<LoginResult> LoginService::login(const pop3::LoginRequest& reque
 
 // The upgrade runs on the pool after the login is answered; a failure only costs a log line.
 void LoginService::rehash_later(const pop3::LoginRequest& request, std::string stored_hash) {
-  asio::post(hash_pool_.executor(), [path = settings_.passwd_file, user = request.user,
+  asio::post(hash_pool_.executor(), [store = settings_.store_hash, user = request.user,
                                      password = request.secret, old = std::move(stored_hash)] {
+    if (!store) {
+      spdlog::warn("event=rehash result=failed user=\"{}\" error=\"no user database to write\"",
+                   user);
+      return;
+    }
     auto hash = auth::hash_password(password, auth::kDefaultScheme);
     if (!hash) {
       spdlog::warn("event=rehash result=failed user=\"{}\" error=\"{}\"", user,
                    hash.error().describe());
       return;
     }
-    if (auto stored = auth::replace_password(path, user, old, *hash); !stored) {
+    if (auto stored = store(user, old, *hash); !stored) {
       spdlog::warn("event=rehash result=failed user=\"{}\" error=\"{}\"", user,
                    stored.error().describe());
       return;

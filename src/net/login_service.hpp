@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,12 +24,17 @@
 
 namespace mailport::net {
 
+// Stores an upgraded hash for `user` if the stored one is still `expected` (compare-and-swap).
+// Blocking: runs on the hash pool.
+using StoreHash = std::function<Result<void>(const std::string& user, const std::string& expected,
+                                             const std::string& hash)>;
+
 struct LoginSettings {
   std::chrono::milliseconds lock_timeout{5000};
   std::chrono::milliseconds lock_retry_interval{100};
   std::optional<std::chrono::seconds> login_delay;
-  bool rehash = false;                // upgrade weaker stored hashes to the default scheme on login
-  std::filesystem::path passwd_file;  // where to write upgraded hashes
+  bool rehash = false;   // upgrade weaker stored hashes to the default scheme on login
+  StoreHash store_hash;  // where upgraded hashes go (the passwd file or PostgreSQL)
   std::chrono::seconds credential_cache_ttl{0};  // 0: every login runs the full hash check
   std::size_t credential_cache_size = 100000;    // users remembered at most
 };

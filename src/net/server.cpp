@@ -15,9 +15,12 @@
 #include <csignal>
 #include <thread>
 
+#include "auth/pg_passdb.hpp"
 #include "net/connection.hpp"
 #include "net/lmtp_listener.hpp"
 #include "net/tls_context.hpp"
+#include "pg/conninfo.hpp"
+#include "pg/pool.hpp"
 
 namespace mailport::net {
 
@@ -42,6 +45,24 @@ AbuseSettings abuse_settings(const config::Config& config) {
   }
   return settings;
 }
+
+namespace {
+
+// Upgraded hashes go back where the users are: the passwd file, or PostgreSQL's users table.
+StoreHash hash_store(const config::Config& config) {
+  if (auto conninfo = pg::strip_prefix(config.auth.passdb)) {
+    return [pool = pg::shared_pool(std::string(*conninfo))](
+               const std::string& user, const std::string& expected, const std::string& hash) {
+      return auth::pg_replace_password(*pool, user, expected, hash);
+    };
+  }
+  return [path = config.auth.passwd](const std::string& user, const std::string& expected,
+                                     const std::string& hash) {
+    return auth::replace_password(path, user, expected, hash);
+  };
+}
+
+}  // namespace
 
 // The reloadable part of the configuration, immutable once built; connections share it.
 struct Server::Generation {
@@ -72,7 +93,7 @@ Server::Server(config::Config config, std::unique_ptr<auth::PassDb> passdb,
       LoginSettings{.lock_timeout = config_.mail.lock_timeout,
                     .login_delay = config_.mail.login_delay,
                     .rehash = config_.auth.rehash,
-                    .passwd_file = config_.auth.passwd,
+                    .store_hash = hash_store(config_),
                     .credential_cache_ttl = config_.auth.credential_cache_ttl});
   lmtp_ = std::make_unique<LmtpServer>(config_, *passdb_, *pool_);
 }
@@ -314,6 +335,7 @@ Result<void> Server::reload(config::Config fresh) {
   keep_running("auth.ban_duration", fresh.auth.ban_duration, running.auth.ban_duration);
   keep_running("auth.trusted_networks", fresh.auth.trusted_networks, running.auth.trusted_networks);
   keep_running("auth.rehash", fresh.auth.rehash, running.auth.rehash);
+  keep_running("postgres", fresh.postgres, running.postgres);
   keep_running("auth.credential_cache_ttl", fresh.auth.credential_cache_ttl,
                running.auth.credential_cache_ttl);
   fresh.embedded_default = running.embedded_default;

@@ -73,7 +73,8 @@ class Pool : public std::enable_shared_from_this<Pool> {
   std::jthread unlocker_;  // last: stopped and joined before the members above go
 };
 
-// The process-wide pool for `conninfo` (created on first use with `max_connections`).
+// The process-wide pool for `conninfo`, created on first use with `max_connections`; later calls
+// get that pool whatever they pass (serve sizes it from postgres.pool_size before anyone else).
 std::shared_ptr<Pool> shared_pool(const std::string& conninfo,
                                   std::size_t max_connections = Pool::kDefaultSize);
 

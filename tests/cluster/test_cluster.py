@@ -264,3 +264,90 @@ def lmtp_port(instance, timeout=5.0):
             return int(m.group(1))
         time.sleep(0.02)
     raise RuntimeError("no LMTP listener in the log:\n" + instance.log())
+
+
+def test_pool_size_caps_the_database_connections_and_sessions_of_an_instance(db, instances,
+                                                                             tmp_path):
+    for user in ("alice", "bob", "carol"):
+        db.add_user(user, user + "pw")
+    config = tmp_path / "pool.toml"
+    config.write_text("[postgres]\npool_size = 2\n")
+    (instance,) = instances(1, args=["--config", str(config)])
+    held = []
+    for user in ("alice", "bob"):
+        client, reply = login(instance, user, user + "pw")
+        assert reply.startswith(b"+OK"), reply
+        held.append(client)
+    others = ("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+              "AND pid <> pg_backend_pid()")
+    assert db.sql(others) == [["2"]]
+    # Both connections carry a session's lock: nothing is left for a third login.
+    client, reply = login(instance, "carol", "carolpw")
+    assert reply.startswith(b"-ERR [SYS/TEMP]"), reply
+    client.close()
+    assert db.sql(others) == [["2"]]
+    held[0].cmd("QUIT")
+    client, reply = login(instance, "carol", "carolpw")
+    assert reply.startswith(b"+OK"), reply
+    client.cmd("QUIT")
+
+
+def test_pool_size_is_checked_with_file_and_line(db, tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text("[postgres]\npool_size = 0\n")
+    result = db.mailport("config", "check", "--config", str(config))
+    assert result.returncode != 0
+    expected = f"{config}:2: postgres.pool_size: 0 is out of range (1 to 10000)"
+    assert expected.encode() in result.stderr, result.stderr
+
+
+REHASH = "[auth]\nrehash = true\n"
+
+
+def test_rehash_upgrades_a_weak_hash_in_the_users_table(db, instances, tmp_path):
+    weak = db.mailport("user", "add", "alice", "--passdb", db.spec, "--scheme", "SHA512-CRYPT",
+                       input=b"alicepw\n")
+    assert weak.returncode == 0, weak.stderr
+    db.add_user("bob", "bobpw")
+    config = tmp_path / "rehash.toml"
+    config.write_text(REHASH)
+    first, second = instances(2, args=["--config", str(config)])
+    client, reply = login(first)
+    assert reply.startswith(b"+OK"), reply
+    client.cmd("QUIT")
+    deadline = time.monotonic() + 10
+    while db.sql("SELECT password LIKE '{ARGON2ID}%' FROM users WHERE login = 'alice'") != [["t"]]:
+        assert time.monotonic() < deadline, first.log()
+        time.sleep(0.05)
+    assert first.wait_log(r"event=rehash result=ok user=\"alice\" scheme=ARGON2ID")
+    # The other instance verifies the new hash; an ARGON2ID hash is not upgraded again.
+    client, reply = login(second)
+    assert reply.startswith(b"+OK"), reply
+    client.cmd("QUIT")
+    # PLAIN is weaker too: bob's password is upgraded by whichever instance he reaches.
+    client, reply = login(second, "bob", "bobpw")
+    assert reply.startswith(b"+OK"), reply
+    client.cmd("QUIT")
+    assert second.wait_log(r"event=rehash result=ok user=\"bob\"", timeout=10)
+    assert "event=rehash result=ok user=\"alice\"" not in second.log()
+    assert db.sql("SELECT count(*) FROM users WHERE password LIKE '{ARGON2ID}%'") == [["2"]]
+
+
+def test_rehash_never_overwrites_a_password_changed_meanwhile(db, instances, tmp_path):
+    db.add_user("alice", "alicepw")
+    config = tmp_path / "rehash.toml"
+    config.write_text(REHASH)
+    (instance,) = instances(1, args=["--config", str(config)])
+    # A trigger stands in for an admin whose `mailport user passwd` lands between the lookup and
+    # the upgrade: the stored value changes under the running login.
+    db.sql("CREATE FUNCTION admin_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+           "UPDATE users SET password = '{PLAIN}admin-set' WHERE login = NEW.login "
+           "AND password <> '{PLAIN}admin-set'; RETURN NULL; END $$")
+    db.sql("CREATE TRIGGER admin_changed AFTER INSERT ON mailboxes "
+           "FOR EACH ROW EXECUTE FUNCTION admin_changed()")
+    client, reply = login(instance)
+    assert reply.startswith(b"+OK"), reply
+    client.cmd("QUIT")
+    assert instance.wait_log(r"event=rehash result=failed user=\"alice\" error=\".*changed "
+                             r"meanwhile", timeout=10), instance.log()
+    assert db.sql("SELECT password FROM users WHERE login = 'alice'") == [["{PLAIN}admin-set"]]

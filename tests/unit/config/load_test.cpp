@@ -191,6 +191,9 @@ plaintext_refusal_hint = "Use port 995."
      }},
     {"JsonLogs", "log_format = \"json\"\n",
      [](const Config& c) { EXPECT_EQ(c.log_format, "json"); }},
+    {"PostgresPoolSizeDefault", "", [](const Config& c) { EXPECT_EQ(c.postgres.pool_size, 64u); }},
+    {"PostgresPoolSize", "[postgres]\npool_size = 8\n",
+     [](const Config& c) { EXPECT_EQ(c.postgres.pool_size, 8u); }},
 };
 
 INSTANTIATE_TEST_SUITE_P(Cases, LoadGood, ::testing::ValuesIn(kGoodCases),
@@ -305,6 +308,13 @@ const BadCase kBadCases[] = {
      "expected \"postgres:CONNINFO\""},
     {"PostgresLocationEmpty", "[mail]\nlocation = \"postgres:\"\n", 2, "mail.location",
      "empty PostgreSQL connection string"},
+    {"PoolSizeZero", "[postgres]\n\npool_size = 0\n", 3, "postgres.pool_size",
+     "0 is out of range (1 to 10000)"},
+    {"PoolSizeHuge", "[postgres]\npool_size = 100000\n", 2, "postgres.pool_size",
+     "100000 is out of range (1 to 10000)"},
+    {"PoolSizeNotANumber", "[postgres]\npool_size = \"64\"\n", 2, "postgres.pool_size",
+     "expected an integer"},
+    {"UnknownPostgresKey", "[postgres]\nmax_connections = 5\n", 2, "postgres.max_connections", ""},
 };
 
 INSTANTIATE_TEST_SUITE_P(Cases, LoadBad, ::testing::ValuesIn(kBadCases),

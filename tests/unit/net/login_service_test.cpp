@@ -172,7 +172,10 @@ TEST_F(LoginServiceTest, RehashUpgradesAWeakHashInThePasswdFile) {
   {
     LoginSettings settings;
     settings.rehash = true;
-    settings.passwd_file = passwd;
+    settings.store_hash = [passwd](const std::string& user, const std::string& expected,
+                                   const std::string& hash) {
+      return auth::replace_password(passwd, user, expected, hash);
+    };
     auto service = make_service(settings);
     ASSERT_EQ(login(service, "alice", "secret").outcome.status, LoginStatus::ok);
   }
@@ -201,7 +204,10 @@ TEST_F(LoginServiceTest, RehashNeverOverwritesAPasswordChangedMeanwhile) {
   {
     LoginSettings settings;
     settings.rehash = true;
-    settings.passwd_file = passwd;
+    settings.store_hash = [passwd](const std::string& user, const std::string& expected,
+                                   const std::string& hash) {
+      return auth::replace_password(passwd, user, expected, hash);
+    };
     auto service = make_service(settings);
     ASSERT_EQ(login(service, "alice", "secret").outcome.status, LoginStatus::ok);
   }
