@@ -178,7 +178,7 @@ def test_a_broken_map_is_logged_and_mail_is_still_served(server, pki):
     (server.mail.maildir("alice") / "mailport-uidlmap").write_text("not a map\n")
     server.start()
     assert len(uidls(server.pop3s_port, pki)) == 3
-    server.wait_log(r"event=uidl-map-unusable .*mailport-uidlmap:1: not a UIDL map")
+    assert server.wait_log(r"event=uidl-map-unusable .*mailport-uidlmap:1: not a UIDL map")
 
 
 def pull(url, *args, password="alicepw", tmp_path=None):
@@ -250,9 +250,9 @@ def test_report_port110_lists_plain_and_stls_logins(server, pki, tmp_path):
     stls.pass_("bobpw")
     stls.quit()
     uidls(server.pop3s_port, pki)
-    server.wait_log(r'event=login result=ok user="alice" .*listener=pop3 tls=none')
-    server.wait_log(r'event=login result=ok user="alice" .*listener=pop3s')
-    server.wait_log(r'event=login result=ok user="bob" .*listener=pop3 tls=TLS')
+    assert server.wait_log(r'event=login result=ok user="alice" .*listener=pop3 tls=none')
+    assert server.wait_log(r'event=login result=ok user="alice" .*listener=pop3s')
+    assert server.wait_log(r'event=login result=ok user="bob" .*listener=pop3 tls=TLS')
     log = tmp_path / "mailport.log"
     log.write_text(server.log())
     out = mailport("report", "port110", "--log", str(log))
@@ -312,7 +312,7 @@ def test_uidl_churn_alarm_when_names_change_behind_the_servers_back(make_server,
     for path in list((maildir / "cur").iterdir())[:20]:
         path.rename(path.with_name("renamed-" + path.name))
     assert len(uidls(server.pop3s_port, pki)) == 24
-    server.wait_log(r'event=uidl_churn user="alice" seen=24 missing=20 ')
+    assert server.wait_log(r'event=uidl_churn user="alice" seen=24 missing=20 ')
     assert churn_alarms(server) == 1
     # Deleting through POP3 is not churn.
     client = poplib.POP3_SSL("127.0.0.1", server.pop3s_port, context=pki.client_context(),
