@@ -112,11 +112,11 @@ def process_tree(root_pid):
             children.setdefault(int(fields[1]), []).append(int(entry))
         except OSError:
             continue
-    tree, todo = [], [root_pid]
-    while todo:
-        pid = todo.pop()
+    tree, to_visit = [], [root_pid]
+    while to_visit:
+        pid = to_visit.pop()
         tree.append(pid)
-        todo.extend(children.get(pid, []))
+        to_visit.extend(children.get(pid, []))
     return tree
 
 

@@ -16,23 +16,23 @@ TEST(Schema, VersionsStartAtOneAndIncreaseByOne) {
 }
 
 TEST(Schema, AnEmptyDatabaseGetsEveryMigrationInOrder) {
-  auto todo = pending_migrations(0);
-  ASSERT_TRUE(todo.ok());
-  ASSERT_EQ(todo->size(), migrations().size());
-  EXPECT_EQ(todo->front().version, 1);
+  auto pending = pending_migrations(0);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), migrations().size());
+  EXPECT_EQ(pending->front().version, 1);
 }
 
 TEST(Schema, AnUpToDateDatabaseGetsNothing) {
-  auto todo = pending_migrations(latest_version());
-  ASSERT_TRUE(todo.ok());
-  EXPECT_TRUE(todo->empty());
+  auto pending = pending_migrations(latest_version());
+  ASSERT_TRUE(pending.ok());
+  EXPECT_TRUE(pending->empty());
 }
 
 TEST(Schema, ANewerDatabaseIsRefusedNotDowngraded) {
-  auto todo = pending_migrations(latest_version() + 1);
-  ASSERT_FALSE(todo.ok());
-  EXPECT_TRUE(todo.error().is(errc::permanent_failure));
-  EXPECT_NE(todo.error().message.find("newer"), std::string::npos);
+  auto pending = pending_migrations(latest_version() + 1);
+  ASSERT_FALSE(pending.ok());
+  EXPECT_TRUE(pending.error().is(errc::permanent_failure));
+  EXPECT_NE(pending.error().message.find("newer"), std::string::npos);
 }
 
 TEST(Schema, BodiesAreApartFromTheRowsThatListingsRead) {
