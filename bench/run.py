@@ -100,6 +100,17 @@ def raise_fd_limit():
 # ---------------------------------------------------------------------------------------------
 # /proc measurements
 
+def stop_process(proc, timeout=20):
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def process_tree(root_pid):
     """root_pid and all its descendants."""
     children = {}
@@ -350,13 +361,7 @@ class Mailport:
         return process_tree(self.proc.pid)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
 
@@ -752,7 +757,7 @@ def main():
         log(f"==> idle {n} skipped: needs {2 * n + 64} descriptors, hard limit is {fd_limit}")
     plan.idle_sizes = held
 
-    accounts = build_fixtures(work, plan)
+    build_fixtures(work, plan)
     cert, key = make_certificate(work)
     info = machine_info()
     info["command"] = " ".join(["/usr/bin/python3", "bench/run.py", *sys.argv[1:]])

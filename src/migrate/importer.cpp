@@ -241,6 +241,21 @@ Result<CsvUidls> parse_uidl_csv(std::string_view text, std::string_view origin) 
   return uidls;
 }
 
+PlannedMessage plan_message(std::string base, std::string old_uidl, std::string own_uidl,
+                            store::UidlAssigner& assigner, const store::UidlMap& map) {
+  PlannedMessage message;
+  message.base = std::move(base);
+  message.old_uidl = std::move(old_uidl);
+  auto assigned = assigner.assign(message.base, std::move(own_uidl));
+  message.uidl = std::move(assigned.uidl);
+  message.from_map = assigned.from_map;
+  const auto mapped = map.find(message.base);
+  message.kept_existing = mapped && !message.old_uidl.empty() && *mapped != message.old_uidl;
+  message.collision =
+      !message.old_uidl.empty() && !message.kept_existing && message.uidl != message.old_uidl;
+  return message;
+}
+
 Result<UserPlan> import_user(const std::string& user, const std::filesystem::path& maildir,
                              const ImportOptions& options, const CsvUidls* csv) {
   UserPlan plan;
@@ -265,17 +280,12 @@ Result<UserPlan> import_user(const std::string& user, const std::filesystem::pat
 
   store::UidlAssigner assigner(*map);
   for (const MaildirFile& file : *files) {
-    PlannedMessage message;
-    message.base = base_of(file.name);
-    if (const auto it = old->find(message.base); it != old->end()) message.old_uidl = it->second;
-    const auto assigned = assigner.assign(message.base, store::maildir_uidl(message.base));
-    message.uidl = assigned.uidl;
-    message.from_map = assigned.from_map;
-    const auto mapped = map->find(message.base);
-    message.kept_existing = mapped && !message.old_uidl.empty() && *mapped != message.old_uidl;
-    message.collision =
-        !message.old_uidl.empty() && !message.kept_existing && message.uidl != message.old_uidl;
-    plan.messages.push_back(std::move(message));
+    std::string base = base_of(file.name);
+    std::string old_uidl;
+    if (const auto it = old->find(base); it != old->end()) old_uidl = it->second;
+    std::string own = store::maildir_uidl(base);
+    plan.messages.push_back(
+        plan_message(std::move(base), std::move(old_uidl), std::move(own), assigner, *map));
   }
   if (!options.dry_run && plan.added > 0) {
     if (auto saved = map->save_file(maildir); !saved) return saved.error();

@@ -13,6 +13,11 @@
 #include "core/result.hpp"
 #include "migrate/uidl_template.hpp"
 
+namespace mailport::store {
+class UidlAssigner;
+class UidlMap;
+}  // namespace mailport::store
+
 namespace mailport::migrate {
 
 enum class ImportSource { dovecot, courier, xuidl, csv };
@@ -32,6 +37,11 @@ struct PlannedMessage {
   bool collision = false;      // old UIDL already taken by an earlier message: own UIDL served
   bool kept_existing = false;  // the map already had a different UIDL; it stays (never rewritten)
 };
+
+// What the server will list for one message whose map key is `base`: the mapped UIDL, else
+// `own_uidl`; flags whether the old UIDL could be kept. Shared by every import source.
+PlannedMessage plan_message(std::string base, std::string old_uidl, std::string own_uidl,
+                            store::UidlAssigner& assigner, const store::UidlMap& map);
 
 struct UserPlan {
   std::string user;

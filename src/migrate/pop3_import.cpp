@@ -98,17 +98,9 @@ Result<UserPlan> import_from_pop3(const Pop3ImportOptions& options, std::string_
   }
   store::UidlAssigner assigner(*map);
   for (std::size_t i = 0; i < local->size(); ++i) {
-    PlannedMessage message;
-    message.base = (*local)[i].own_uidl;
-    message.old_uidl = old_uidls[i];
-    const auto assigned = assigner.assign(message.base, message.base);
-    message.uidl = assigned.uidl;
-    message.from_map = assigned.from_map;
-    const auto mapped = map->find(message.base);
-    message.kept_existing = mapped && !message.old_uidl.empty() && *mapped != message.old_uidl;
-    message.collision =
-        !message.old_uidl.empty() && !message.kept_existing && message.uidl != message.old_uidl;
-    plan.messages.push_back(std::move(message));
+    // An mbox message's map key is the UIDL mailport gives it on its own.
+    const std::string& own = (*local)[i].own_uidl;
+    plan.messages.push_back(plan_message(own, old_uidls[i], own, assigner, *map));
   }
   if (!options.dry_run && plan.added > 0) {
     if (auto saved = map->save(dir->get(), map_name); !saved) return saved.error();

@@ -1,7 +1,9 @@
 """Fixtures for the cluster tests: one PostgreSQL per test session, a fresh database per test,
 and mailport instances that all serve it."""
 
+import re
 import subprocess
+import time
 
 import pytest
 
@@ -100,3 +102,14 @@ def haproxy(tmp_path):
     yield start
     for proxy in started:
         proxy.stop()
+
+
+def lmtp_port(instance, timeout=5.0):
+    """The LMTP port an instance logged that it listens on."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m = re.search(r"listening listener=lmtp address=127\.0\.0\.1:(\d+)", instance.log())
+        if m:
+            return int(m.group(1))
+        time.sleep(0.02)
+    raise RuntimeError("no LMTP listener in the log:\n" + instance.log())

@@ -2,11 +2,11 @@
 any instance, the POP3 lock across instances, and no message lost or duplicated when an
 instance dies."""
 
-import re
 import signal
 import sys
 import time
 
+from cluster_util import lmtp_port
 from cluster_util import db, instances, pg_cluster  # noqa: F401 (fixtures)
 from conftest import ROOT, Mailstore, crlf, unstuff
 
@@ -255,15 +255,6 @@ def test_login_and_uidl_on_a_100k_message_mailbox(db, instances):
     assert listing.count(b"\r\n") == 100001
     assert elapsed < 5, elapsed
 
-
-def lmtp_port(instance, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        m = re.search(r"listening listener=lmtp address=127\.0\.0\.1:(\d+)", instance.log())
-        if m:
-            return int(m.group(1))
-        time.sleep(0.02)
-    raise RuntimeError("no LMTP listener in the log:\n" + instance.log())
 
 
 def test_pool_size_caps_the_database_connections_and_sessions_of_an_instance(db, instances,

@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from cluster_util import lmtp_port
 from cluster_util import db, haproxy, instances, pg_cluster  # noqa: F401 (fixtures)
 from conftest import ROOT, RawClient, crlf, unstuff
 
@@ -182,15 +183,6 @@ def test_sigkill_of_the_serving_instance_releases_the_lock_and_loses_nothing(db,
         assert time.monotonic() < deadline, "an advisory lock outlived its session"
         time.sleep(0.05)
 
-
-def lmtp_port(instance, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        m = re.search(r"listening listener=lmtp address=127\.0\.0\.1:(\d+)", instance.log())
-        if m:
-            return int(m.group(1))
-        time.sleep(0.02)
-    raise RuntimeError("no LMTP listener in the log:\n" + instance.log())
 
 
 def test_lmtp_deliveries_to_each_instance_are_visible_through_haproxy(db, instances, haproxy,

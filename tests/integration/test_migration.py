@@ -315,16 +315,21 @@ def test_uidl_churn_alarm_when_names_change_behind_the_servers_back(make_server,
     assert server.wait_log(r'event=uidl_churn user="alice" seen=24 missing=20 ')
     assert churn_alarms(server) == 1
     # Deleting through POP3 is not churn.
+    delete_first(server, pki, 20)
+    assert len(uidls(server.pop3s_port, pki)) == 4
+    assert server.log().count("event=uidl_churn") == 1
+    assert churn_alarms(server) == 1
+
+
+def delete_first(server, pki, count):
+    """alice DELEs messages 1..count over POP3S and QUITs."""
     client = poplib.POP3_SSL("127.0.0.1", server.pop3s_port, context=pki.client_context(),
                              timeout=10)
     client.user("alice")
     client.pass_("alicepw")
-    for number in range(1, 21):
+    for number in range(1, count + 1):
         client.dele(number)
     client.quit()
-    assert len(uidls(server.pop3s_port, pki)) == 4
-    assert server.log().count("event=uidl_churn") == 1
-    assert churn_alarms(server) == 1
 
 
 def churn_spool(headers):
@@ -352,13 +357,7 @@ def test_uidl_churn_alarm_when_an_mbox_spool_is_rewritten_behind_the_servers_bac
                            re.escape(str(spool)) + '"'), server.log()
     assert churn_alarms(server) == 1
     # Deleting through POP3 is not churn.
-    client = poplib.POP3_SSL("127.0.0.1", server.pop3s_port, context=pki.client_context(),
-                             timeout=10)
-    client.user("alice")
-    client.pass_("alicepw")
-    for number in range(1, 21):
-        client.dele(number)
-    client.quit()
+    delete_first(server, pki, 20)
     assert uidls(server.pop3s_port, pki) == second[20:]
     assert server.log().count("event=uidl_churn") == 1
     assert churn_alarms(server) == 1
